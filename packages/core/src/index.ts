@@ -1,0 +1,30 @@
+export type { Backend, BackendModel, LoadOptions, RunOptions } from './backend.js';
+export type { BackendRegistration, BackendRegistry } from './backend-registry.js';
+export { createBackendRegistry } from './backend-registry.js';
+export type { CodeName } from './code.js';
+export { Code, codeName, httpStatusFor, toCode } from './code.js';
+export type { FerryErrorOptions } from './ferry-error.js';
+export { FerryError, fromSystemError } from './ferry-error.js';
+export type {
+  Dim,
+  DType,
+  ModelSignature,
+  NumericDType,
+  NumericTensor,
+  StringTensor,
+  Tensor,
+  TensorInfo,
+  TensorMap,
+} from './tensor.js';
+export {
+  bytesPerElement,
+  checkInputs,
+  checkTensor,
+  DTypes,
+  elementCount,
+  formatSignature,
+  isDType,
+  stringTensor,
+  tensor,
+  tensorValues,
+} from './tensor.js';
