@@ -1,1 +1,54 @@
-export const placeholder = 0;
+export type { Frame, FrameCodecOptions, FrameDecoder, FrameHeader } from './frame.js';
+export {
+  createFrameDecoder,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  encodeFrameHeader,
+  FrameFlags,
+  HEADER_BYTES,
+  MessageType,
+} from './frame.js';
+export { FrameTooLargeError } from './frame-too-large-error.js';
+export { ErrorInfoSchema } from './gen/ferry/errors/v1/error_info_pb.js';
+export type {
+  Dim as WireDim,
+  InferRequest,
+  InferResponse,
+  ModelInfo,
+  NamedTensor,
+  RegisterModelRequest,
+  Tensor as WireTensor,
+  TensorInfo as WireTensorInfo,
+} from './gen/ferry/v1/accelerator_pb.js';
+export {
+  Accelerator,
+  DataType,
+  InferRequestSchema,
+  InferResponseSchema,
+  ModelInfoSchema,
+  NoopRequestSchema,
+  NoopResponseSchema,
+  TensorSchema,
+} from './gen/ferry/v1/accelerator_pb.js';
+export { StatusSchema } from './gen/google/rpc/status_pb.js';
+export { KeyValueSchema, RequestSchema, ResponseSchema, StringListSchema } from './gen/ttrpc/ttrpc_pb.js';
+export { DEFAULT_AGENT_MAX_FRAME_BYTES, DEFAULT_CLIENT_MAX_FRAME_BYTES } from './limits.js';
+export {
+  dtypeFromWire,
+  dtypeToWire,
+  tensorFromWire,
+  tensorInfoFromWire,
+  tensorInfoToWire,
+  tensorMapFromWire,
+  tensorMapToWire,
+  tensorToWire,
+} from './tensor-codec.js';
+export type { TtrpcRequest, TtrpcRequestInit, TtrpcResponse, TtrpcResponseInit, TtrpcStatus } from './ttrpc.js';
+export {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  errorFromStatus,
+  statusFromError,
+} from './ttrpc.js';
