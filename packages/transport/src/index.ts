@@ -1,1 +1,12 @@
-export const placeholder = 0;
+export type { Address, AddressScheme } from './address.js';
+export { connect } from './connect.js';
+export type { ConnectOptions, Connector, ConnectorMap } from './connector.js';
+export { createDuplexPair } from './create-duplex-pair.js';
+export type { MemoryNetwork } from './create-memory-network.js';
+export { createMemoryNetwork } from './create-memory-network.js';
+export { formatAddress } from './format-address.js';
+export { hybridVsockPath } from './hybrid-vsock-path.js';
+export { listen } from './listen.js';
+export type { ConnectionInfo, Listener, ListenOptions } from './listener.js';
+export { parseAddress } from './parse-address.js';
+export { MAX_UNIX_PATH_BYTES } from './unix-path.js';

@@ -1,0 +1,2 @@
+export type { ConnectorContractTarget } from './connector-contract.js';
+export { closed, connectorContract, readAll, readBytes } from './connector-contract.js';
