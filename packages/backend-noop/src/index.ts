@@ -1,1 +1,1 @@
-export const placeholder = 0;
+export { createNoopBackend } from './create-noop-backend.js';

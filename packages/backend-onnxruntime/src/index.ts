@@ -1,1 +1,2 @@
-export const placeholder = 0;
+export type { OnnxRuntimeBackendOptions } from './create-onnx-runtime-backend.js';
+export { createOnnxRuntimeBackend } from './create-onnx-runtime-backend.js';

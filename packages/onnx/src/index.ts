@@ -1,1 +1,7 @@
-export const placeholder = 0;
+export type { AttributeValue, GraphSpec, ModelSpec, NodeSpec, ValueSpec } from './build-model.js';
+export { buildModel } from './build-model.js';
+export type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './gen/onnx/onnx_pb.js';
+export { GraphProtoSchema, ModelProtoSchema, TensorProtoSchema } from './gen/onnx/onnx_pb.js';
+export { fromOnnxDataType, OnnxDataType, toOnnxDataType } from './onnx-data-type.js';
+export { tensorFromProto } from './tensor-from-proto.js';
+export { tensorToProto } from './tensor-to-proto.js';

@@ -1,0 +1,2 @@
+export type { CrashWorkerOptions, OnnxRuntimeWorkerStats } from './crash-onnx-runtime-worker.js';
+export { crashOnnxRuntimeWorker, onnxRuntimeWorkerStats } from './crash-onnx-runtime-worker.js';

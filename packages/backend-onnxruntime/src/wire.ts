@@ -1,0 +1,90 @@
+// Messages between the backend (main thread) and its ONNX Runtime workers. Numeric tensor data travels as a
+// whole ArrayBuffer that is transferred, never cloned; strings as an array.
+import type { DType, NumericDType, Tensor, TensorInfo, TensorMap } from '@ferry/core';
+
+export interface WireTensor {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Exactly the element bytes (offset 0), or the strings of a string tensor. */
+  readonly data: ArrayBuffer | readonly string[];
+}
+
+export interface WireError {
+  readonly code: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface SessionSettings {
+  readonly executionProviders: readonly string[];
+  readonly intraOpNumThreads?: number;
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+export type ToWorker =
+  /** Loads a model; replies `loaded` when `callId` is set (lazy loads on other workers reply nothing). */
+  | { readonly type: 'load'; readonly modelId: number; readonly bytes: Uint8Array; readonly callId?: number }
+  | {
+      readonly type: 'run';
+      readonly callId: number;
+      readonly modelId: number;
+      readonly inputs: readonly WireTensor[];
+      readonly outputNames?: readonly string[];
+    }
+  | { readonly type: 'release'; readonly modelId: number }
+  /** Exit between runs (terminating a worker inside a native run aborts the process). */
+  | { readonly type: 'close' }
+  /** Testing only: makes the worker die as a crash would. */
+  | { readonly type: 'crash'; readonly mode: 'throw' | 'exit' };
+
+export type FromWorker =
+  | {
+      readonly type: 'loaded';
+      readonly callId: number;
+      readonly inputs: readonly TensorInfo[];
+      readonly outputs: readonly TensorInfo[];
+    }
+  | { readonly type: 'result'; readonly callId: number; readonly outputs: readonly WireTensor[] }
+  | { readonly type: 'failed'; readonly callId: number; readonly error: WireError };
+
+/**
+ * Encodes tensors for postMessage and lists the buffers to transfer. A view that owns its whole buffer is
+ * transferred as is when `transferOwned` (the caller's tensor is detached); otherwise its bytes are copied
+ * once into a fresh buffer, which is transferred.
+ */
+export function toWire(
+  tensors: Iterable<readonly [string, Tensor]>,
+  transferOwned: boolean,
+): { tensors: WireTensor[]; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const wire: WireTensor[] = [];
+  for (const [name, t] of tensors) {
+    if (t.dtype === 'string') {
+      wire.push({ name, dtype: t.dtype, shape: [...t.shape], data: [...t.data] });
+      continue;
+    }
+    const { buffer, byteOffset, byteLength } = t.data;
+    const owned =
+      transferOwned &&
+      buffer instanceof ArrayBuffer &&
+      byteOffset === 0 &&
+      byteLength === buffer.byteLength &&
+      !transfer.includes(buffer);
+    const data = owned ? buffer : t.data.slice().buffer;
+    transfer.push(data);
+    wire.push({ name, dtype: t.dtype, shape: [...t.shape], data });
+  }
+  return { tensors: wire, transfer };
+}
+
+export function fromWire(tensors: readonly WireTensor[]): TensorMap {
+  const map: TensorMap = {};
+  for (const t of tensors) {
+    map[t.name] =
+      t.dtype === 'string'
+        ? { dtype: 'string', shape: t.shape, data: t.data as readonly string[] }
+        : { dtype: t.dtype as NumericDType, shape: t.shape, data: new Uint8Array(t.data as ArrayBuffer) };
+  }
+  return map;
+}
