@@ -1,0 +1,101 @@
+/**
+ * Noop round trip over a unix socket through the whole Ferry path (client → ttrpc → agent → back),
+ * next to a raw Node unix-socket echo of the same payload measured in the same run.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgent } from '@ferry/agent';
+import { createNoopBackend } from '@ferry/backend-noop';
+import { createClient } from '@ferry/client';
+import { fmt, percentiles, timeSequential } from './stats.js';
+
+export interface NoopLatencyOptions {
+  readonly iterations?: number;
+  readonly warmup?: number;
+  readonly payloadBytes?: readonly number[];
+}
+
+export interface NoopLatencyRow {
+  readonly payloadBytes: number;
+  readonly rawP50: number;
+  readonly rawP99: number;
+  readonly ferryP50: number;
+  readonly ferryP99: number;
+}
+
+async function rawEcho(path: string): Promise<{ roundTrip(payload: Buffer): Promise<void>; close(): Promise<void> }> {
+  const server = createServer((socket) => socket.pipe(socket));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const socket: Socket = createConnection(path);
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let waiting: { remaining: number; resolve: () => void } | undefined;
+  socket.on('data', (chunk) => {
+    if (!waiting) return;
+    waiting.remaining -= chunk.length;
+    if (waiting.remaining <= 0) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve();
+    }
+  });
+  return {
+    roundTrip(payload) {
+      return new Promise<void>((resolve) => {
+        waiting = { remaining: payload.length, resolve };
+        socket.write(payload);
+      });
+    },
+    async close() {
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export async function noopLatency(options: NoopLatencyOptions = {}): Promise<NoopLatencyRow[]> {
+  const iterations = options.iterations ?? 5000;
+  const warmup = options.warmup ?? 500;
+  const sizes = options.payloadBytes ?? [64, 4096, 65536];
+  const dir = await mkdtemp(join(tmpdir(), 'fy-bench-'));
+  const raw = await rawEcho(join(dir, 'raw.sock'));
+  const agent = await createAgent({ backends: [createNoopBackend()], listen: [`unix://${join(dir, 'agent.sock')}`] });
+  const client = createClient({ address: `unix://${join(dir, 'agent.sock')}` });
+  const rows: NoopLatencyRow[] = [];
+  try {
+    for (const size of sizes) {
+      const payload = Buffer.alloc(size, 7);
+      // Interleave the two so that machine noise hits both alike.
+      const rawSamples: number[] = [];
+      const ferrySamples: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        rawSamples.push(...(await timeSequential(() => raw.roundTrip(payload), iterations / 5, warmup / 5)));
+        ferrySamples.push(...(await timeSequential(() => client.noop(payload), iterations / 5, warmup / 5)));
+      }
+      const r = percentiles(rawSamples);
+      const f = percentiles(ferrySamples);
+      rows.push({ payloadBytes: size, rawP50: r.p50, rawP99: r.p99, ferryP50: f.p50, ferryP99: f.p99 });
+    }
+  } finally {
+    await client.close();
+    await agent.close();
+    await raw.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+export function noopLatencyTable(rows: readonly NoopLatencyRow[]): string {
+  const lines = [
+    '| payload | raw echo p50 | raw echo p99 | Ferry Noop p50 | Ferry Noop p99 | p50 ratio | p99 ratio |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.payloadBytes} B | ${fmt(r.rawP50)} | ${fmt(r.rawP99)} | ${fmt(r.ferryP50)} | ${fmt(r.ferryP99)} | ${(r.ferryP50 / r.rawP50).toFixed(2)}× | ${(r.ferryP99 / r.rawP99).toFixed(2)}× |`,
+    );
+  }
+  return lines.join('\n');
+}

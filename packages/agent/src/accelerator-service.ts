@@ -1,0 +1,150 @@
+import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
+import type { Backend } from '@ferry/core';
+import { Code, FerryError } from '@ferry/core';
+import {
+  Accelerator,
+  ModelInfoSchema,
+  tensorInfoToWire,
+  tensorMapFromWire,
+  tensorMapToWire,
+  type ModelInfo as WireModelInfo,
+} from '@ferry/protocol';
+import type { AgentLimits } from './limits.js';
+import type { ModelCache } from './model-cache.js';
+import { type ModelDirectory, sha256Hex } from './model-directory.js';
+import type { Tenant, TenantModel } from './tenant.js';
+
+/** What a call handler may use: the caller's tenant and connection, its deadline, the agent's parts. */
+export interface CallContext {
+  readonly tenant: Tenant;
+  /** The connection the call arrived on; sessions it creates die with it. */
+  readonly owner: object;
+  readonly signal: AbortSignal;
+  readonly services: AgentServices;
+}
+
+export interface AgentServices {
+  readonly version: string;
+  readonly backends: readonly Backend[];
+  readonly limits: AgentLimits;
+  readonly cache: ModelCache;
+  readonly modelDirectory: ModelDirectory | undefined;
+}
+
+export interface MethodHandler {
+  readonly method: DescMethod;
+  handle(input: unknown, context: CallContext): Promise<unknown>;
+}
+
+type Impl<M extends DescMethod> = (
+  input: MessageShape<M['input']>,
+  context: CallContext,
+) => Promise<MessageInitShape<M['output'] & DescMessage>>;
+
+function handler<M extends DescMethod>(method: M, impl: Impl<M>): MethodHandler {
+  return {
+    method,
+    async handle(input, context) {
+      return create(method.output, await impl(input as MessageShape<M['input']>, context));
+    },
+  };
+}
+
+function pickBackend(services: AgentServices, name: string): Backend {
+  const backends = services.backends;
+  const backend = name === '' ? backends[0] : backends.find((b) => b.name === name);
+  if (!backend) {
+    throw new FerryError(
+      Code.NOT_FOUND,
+      `Backend "${name}" is not available (have: ${backends.map((b) => b.name).join(', ') || 'none'})`,
+      { reason: 'BACKEND_NOT_FOUND' },
+    );
+  }
+  return backend;
+}
+
+function modelInfo(model: TenantModel): WireModelInfo {
+  return create(ModelInfoSchema, {
+    modelId: model.id,
+    sha256: model.cached.sha256,
+    backend: model.cached.backend,
+    name: model.name,
+    inputs: model.cached.model.inputs.map(tensorInfoToWire),
+    outputs: model.cached.model.outputs.map(tensorInfoToWire),
+  });
+}
+
+const m = Accelerator.method;
+
+/** The handlers of `ferry.v1.Accelerator`, keyed by method name. */
+export const acceleratorHandlers: readonly MethodHandler[] = [
+  handler(m.serverInfo, async (_input, { tenant, services }) => ({
+    version: services.version,
+    tenant: tenant.name,
+    backends: services.backends.map((b) => b.name),
+    maxFrameBytes: services.limits.maxFrameBytes,
+    maxSessions: services.limits.maxSessionsPerTenant,
+    maxModels: services.limits.maxModelsPerTenant,
+    maxInflight: services.limits.maxInflightPerConnection,
+  })),
+
+  handler(m.noop, async (input) => ({ payload: input.payload })),
+
+  handler(m.createSession, async (_input, { tenant, owner }) => ({ sessionId: tenant.createSession(owner) })),
+
+  handler(m.destroySession, async (input, { tenant }) => {
+    await tenant.destroySession(input.sessionId);
+    return {};
+  }),
+
+  handler(m.registerModel, async (input, { tenant, services, signal }) => {
+    tenant.reserveModel(input.sessionId);
+    const backend = pickBackend(services, input.backend);
+    let name: string;
+    let bytes: Uint8Array;
+    let sha256: string;
+    switch (input.source.case) {
+      case 'modelBytes':
+        bytes = input.source.value;
+        sha256 = sha256Hex(bytes);
+        name = `sha256:${sha256.slice(0, 12)}`;
+        break;
+      case 'name': {
+        if (!services.modelDirectory) {
+          throw new FerryError(Code.FAILED_PRECONDITION, 'This agent has no model directory', {
+            reason: 'NO_MODEL_DIRECTORY',
+          });
+        }
+        const file = await services.modelDirectory.read(input.source.value);
+        ({ name, bytes, sha256 } = file);
+        break;
+      }
+      default:
+        throw new FerryError(Code.INVALID_ARGUMENT, 'RegisterModel needs model_bytes or name', {
+          reason: 'MISSING_MODEL_SOURCE',
+        });
+    }
+    signal.throwIfAborted();
+    const { model: cached, reused } = await services.cache.acquire(sha256, bytes, backend);
+    const model = await tenant.addModel(input.sessionId, name, cached);
+    return { model: modelInfo(model), reused };
+  }),
+
+  handler(m.unregisterModel, async (input, { tenant }) => {
+    await tenant.unregisterModel(input.modelId);
+    return {};
+  }),
+
+  handler(m.modelMetadata, async (input, { tenant }) => ({ model: modelInfo(tenant.model(input.modelId)) })),
+
+  handler(m.infer, async (input, { tenant, services, signal }) => {
+    const model = tenant.model(input.modelId);
+    const inputs = tensorMapFromWire(input.inputs, services.limits.maxTensorsPerCall);
+    const outputs = await model.cached.model.run(inputs, {
+      signal,
+      ...(input.outputNames.length > 0 ? { outputNames: input.outputNames } : {}),
+    });
+    return { outputs: tensorMapToWire(outputs) };
+  }),
+];

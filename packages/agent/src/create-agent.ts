@@ -1,0 +1,196 @@
+import type { Duplex } from 'node:stream';
+import type { Backend } from '@ferry/core';
+import { Code, FerryError } from '@ferry/core';
+import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
+import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
+import { type AgentLimits, resolveLimits } from './limits.js';
+import { ModelCache, type ModelCacheStats } from './model-cache.js';
+import { ModelDirectory } from './model-directory.js';
+import { type ServedConnection, serveConnection } from './serve-connection.js';
+import { Tenant } from './tenant.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface ListenSpec {
+  readonly address: string;
+  /** Tenant name; by default the Kata sandbox id found in the path, else the address itself. */
+  readonly tenant?: string;
+}
+
+export interface AgentOptions {
+  /** Backends in preference order; the first is the default. The agent owns them and closes them. */
+  readonly backends: readonly Backend[];
+  readonly listen?: readonly (string | ListenSpec)[];
+  /** Model repository: `<dir>/<name>/model.onnx`. */
+  readonly modelDir?: string;
+  readonly limits?: Partial<AgentLimits>;
+}
+
+export interface ListenerInfo {
+  readonly address: string;
+  readonly tenant: string;
+}
+
+export interface TenantStats {
+  readonly name: string;
+  readonly connections: number;
+  readonly sessions: number;
+  readonly models: number;
+  /** Calls being served right now. */
+  readonly inflight: number;
+}
+
+export interface AgentStats {
+  readonly tenants: readonly TenantStats[];
+  readonly models: ModelCacheStats;
+}
+
+export interface Agent extends AsyncDisposable {
+  readonly listeners: readonly ListenerInfo[];
+  readonly limits: AgentLimits;
+  /** Opens one more listener, i.e. one more tenant. */
+  addListener(spec: string | ListenSpec): Promise<ListenerInfo>;
+  /** Closes a listener and its connections, and releases its tenant's state. */
+  removeListener(address: string): Promise<void>;
+  /** Serves an already-connected stream as `tenant` (the in-process `local:` wiring, tests). */
+  accept(socket: Duplex, options: { readonly tenant: string }): void;
+  stats(): AgentStats;
+  /** Stops accepting, answers the calls in flight, then releases every model and backend. Idempotent. */
+  close(): Promise<void>;
+  /** Drops every connection and releases everything now. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+const KATA_SOCKET = /\/([^/]+)\/root\/kata\.hvsock_\d+$/;
+
+/** The tenant a listener address stands for: a Kata sandbox id, or the address itself. */
+export function tenantForAddress(address: Address): string {
+  if (address.scheme === 'unix') {
+    const match = KATA_SOCKET.exec(address.path);
+    if (match?.[1]) return match[1];
+  }
+  return formatAddress(address);
+}
+
+/** Creates a host agent and opens its listeners. */
+export async function createAgent(options: AgentOptions): Promise<Agent> {
+  if (!Array.isArray(options.backends) || options.backends.length === 0) {
+    throw new TypeError('createAgent needs at least one backend');
+  }
+  const limits = resolveLimits(options.limits);
+  const cache = new ModelCache();
+  const services: AgentServices = {
+    version: AGENT_VERSION,
+    backends: options.backends,
+    limits,
+    cache,
+    modelDirectory: options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined,
+  };
+  const handlers = new Map<string, MethodHandler>(
+    acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),
+  );
+  const tenants = new Map<string, Tenant>();
+  const listeners = new Map<string, { listener: Listener; tenant: string }>();
+  const connections = new Set<ServedConnection>();
+  let state: 'open' | 'closing' | 'closed' = 'open';
+
+  const tenantNamed = (name: string): Tenant => {
+    let tenant = tenants.get(name);
+    if (!tenant) {
+      tenant = new Tenant(name, limits, cache);
+      tenants.set(name, tenant);
+    }
+    return tenant;
+  };
+
+  const accept = (socket: Duplex, tenantName: string) => {
+    const tenant = tenantNamed(tenantName);
+    if (state !== 'open' || tenant.connections >= limits.maxConnectionsPerTenant) {
+      socket.destroy();
+      return;
+    }
+    tenant.connections++;
+    const served = serveConnection(socket, { tenant, services, handlers });
+    connections.add(served);
+    void served.closed.then(() => {
+      tenant.connections--;
+      connections.delete(served);
+    });
+  };
+
+  const addListener = async (spec: string | ListenSpec): Promise<ListenerInfo> => {
+    if (state !== 'open')
+      throw new FerryError(Code.FAILED_PRECONDITION, 'The agent is closed', { reason: 'AGENT_CLOSED' });
+    const { address, tenant: explicit } = typeof spec === 'string' ? { address: spec, tenant: undefined } : spec;
+    const parsed = parseAddress(address);
+    const tenant = explicit ?? tenantForAddress(parsed);
+    const listener = await listen(parsed, { onConnection: (socket) => accept(socket, tenant) });
+    listeners.set(listener.address, { listener, tenant });
+    return { address: listener.address, tenant };
+  };
+
+  const shutdown = async (graceful: boolean) => {
+    if (state === 'closed') return;
+    state = 'closing';
+    await Promise.allSettled([...listeners.values()].map(({ listener }) => listener.close()));
+    listeners.clear();
+    if (graceful) {
+      await Promise.allSettled([...connections].map((c) => c.drain()));
+      for (const c of connections) c.end();
+    } else {
+      for (const c of connections) c.destroy();
+    }
+    await Promise.allSettled([...connections].map((c) => c.closed));
+    await Promise.allSettled([...tenants.values()].map((t) => t.releaseAll()));
+    await cache.clear();
+    await Promise.allSettled(options.backends.map((b) => b.close()));
+    state = 'closed';
+  };
+
+  try {
+    for (const spec of options.listen ?? []) await addListener(spec);
+  } catch (error) {
+    await shutdown(false);
+    throw error;
+  }
+
+  const agent: Agent = {
+    get listeners() {
+      return [...listeners.entries()].map(([address, { tenant }]) => ({ address, tenant }));
+    },
+    limits,
+    addListener,
+    async removeListener(address) {
+      const key = formatAddress(parseAddress(address));
+      const entry = listeners.get(key);
+      if (!entry) throw new FerryError(Code.NOT_FOUND, `No listener on ${key}`, { reason: 'LISTENER_NOT_FOUND' });
+      listeners.delete(key);
+      await entry.listener.close();
+      const stillListening = [...listeners.values()].some((l) => l.tenant === entry.tenant);
+      if (stillListening) return;
+      const tenantConnections = [...connections].filter((c) => c.tenant.name === entry.tenant);
+      for (const c of tenantConnections) c.destroy();
+      await Promise.allSettled(tenantConnections.map((c) => c.closed));
+      await tenants.get(entry.tenant)?.releaseAll();
+      tenants.delete(entry.tenant);
+    },
+    accept(socket, { tenant }) {
+      accept(socket, tenant);
+    },
+    stats() {
+      return {
+        tenants: [...tenants.values()].map((t) => ({
+          name: t.name,
+          connections: t.connections,
+          sessions: t.sessionCount,
+          models: t.modelCount,
+          inflight: [...connections].reduce((n, c) => (c.tenant === t ? n + c.inflight : n), 0),
+        })),
+        models: cache.stats(),
+      };
+    },
+    close: () => shutdown(true),
+    destroy: () => shutdown(false),
+    [Symbol.asyncDispose]: () => shutdown(true),
+  };
+  return agent;
+}

@@ -1,0 +1,39 @@
+import { DEFAULT_AGENT_MAX_FRAME_BYTES } from '@ferry/protocol';
+
+/** Every size and count a guest controls, with its default. Exceeding one is RESOURCE_EXHAUSTED. */
+export interface AgentLimits {
+  /** Largest ttrpc frame accepted or sent. A larger claimed length closes the connection unread. */
+  readonly maxFrameBytes: number;
+  /** Connections open at once on one tenant's listener. */
+  readonly maxConnectionsPerTenant: number;
+  /** Calls in flight on one connection. */
+  readonly maxInflightPerConnection: number;
+  readonly maxSessionsPerTenant: number;
+  readonly maxModelsPerTenant: number;
+  /** Named tensors in one Infer request. */
+  readonly maxTensorsPerCall: number;
+  /** Largest model file read from the model directory. */
+  readonly maxModelFileBytes: number;
+  /** Longest deadline honoured; longer ones (and none) are cut to this. */
+  readonly maxDeadlineMs: number;
+}
+
+export const DEFAULT_LIMITS: AgentLimits = {
+  maxFrameBytes: DEFAULT_AGENT_MAX_FRAME_BYTES,
+  maxConnectionsPerTenant: 64,
+  maxInflightPerConnection: 64,
+  maxSessionsPerTenant: 64,
+  maxModelsPerTenant: 32,
+  maxTensorsPerCall: 64,
+  maxModelFileBytes: 512 * 1024 * 1024,
+  maxDeadlineMs: 10 * 60 * 1000,
+};
+
+export function resolveLimits(overrides: Partial<AgentLimits> = {}): AgentLimits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`limits.${name} must be a positive integer`);
+  }
+  if (limits.maxFrameBytes > 0xffff_ffff) throw new RangeError('limits.maxFrameBytes must fit in 32 bits');
+  return limits;
+}

@@ -1,0 +1,232 @@
+import { channel } from 'node:diagnostics_channel';
+import type { Duplex } from 'node:stream';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Code, FerryError } from '@ferry/core';
+import {
+  createFrameDecoder,
+  decodeRequest,
+  encodeFrameHeader,
+  encodeResponse,
+  FrameTooLargeError,
+  MessageType,
+  statusFromError,
+} from '@ferry/protocol';
+import type { AgentServices, MethodHandler } from './accelerator-service.js';
+import type { Tenant } from './tenant.js';
+
+const callStart = channel('ferry:agent:call:start');
+const callEnd = channel('ferry:agent:call:end');
+const connectionClosed = channel('ferry:agent:connection:close');
+
+export interface ServedConnection {
+  readonly tenant: Tenant;
+  readonly inflight: number;
+  /** Resolves when the connection has closed and its sessions are released. */
+  readonly closed: Promise<void>;
+  /** Refuses new calls (UNAVAILABLE) and resolves once the calls in flight have answered. */
+  drain(): Promise<void>;
+  /** Ends the stream after what was written has been flushed; cuts it off if the peer lingers. */
+  end(): void;
+  destroy(): void;
+}
+
+export interface ServeOptions {
+  readonly tenant: Tenant;
+  readonly services: AgentServices;
+  /** `service/method` → handler. */
+  readonly handlers: ReadonlyMap<string, MethodHandler>;
+}
+
+/** Serves ttrpc calls on one accepted stream until it closes. */
+export function serveConnection(socket: Duplex, options: ServeOptions): ServedConnection {
+  const { tenant, services, handlers } = options;
+  const { limits } = services;
+  const frameLimit = { maxFrameBytes: limits.maxFrameBytes };
+  const decoder = createFrameDecoder(frameLimit);
+  const inflight = new Map<number, AbortController>();
+  let draining = false;
+  let onDrained: (() => void) | undefined;
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  const owner = {};
+
+  const send = (streamId: number, response: Uint8Array) => {
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.cork();
+    socket.write(encodeFrameHeader(streamId, MessageType.RESPONSE, 0, response.byteLength, frameLimit));
+    socket.write(response);
+    socket.uncork();
+  };
+
+  const sendError = (streamId: number, error: unknown) =>
+    send(streamId, encodeResponse({ status: statusFromError(error) }));
+
+  /** A peer that breaks the protocol loses its connection, nothing else. */
+  let abandoned = false;
+  const abandon = (streamId: number | undefined, error: FerryError) => {
+    if (abandoned) return;
+    abandoned = true;
+    if (streamId !== undefined) sendError(streamId, error);
+    socket.end();
+    // A peer that does not finish the close in time is cut off.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+
+  const finish = (streamId: number) => {
+    inflight.delete(streamId);
+    if (draining && inflight.size === 0) onDrained?.();
+  };
+
+  const dispatch = async (streamId: number, payload: Uint8Array) => {
+    let request: ReturnType<typeof decodeRequest>;
+    try {
+      request = decodeRequest(payload);
+    } catch (error) {
+      abandon(undefined, FerryError.from(error));
+      return;
+    }
+    const key = `${request.service}/${request.method}`;
+    const handler = handlers.get(key);
+    if (!handler) {
+      sendError(
+        streamId,
+        new FerryError(Code.UNIMPLEMENTED, `Method ${key} is not served here`, { reason: 'UNKNOWN_METHOD' }),
+      );
+      return;
+    }
+    if (draining) {
+      sendError(streamId, new FerryError(Code.UNAVAILABLE, 'The agent is shutting down', { reason: 'AGENT_CLOSING' }));
+      return;
+    }
+    if (inflight.size >= limits.maxInflightPerConnection) {
+      sendError(
+        streamId,
+        new FerryError(
+          Code.RESOURCE_EXHAUSTED,
+          `${inflight.size} calls already in flight on this connection (limit ${limits.maxInflightPerConnection})`,
+          { reason: 'TOO_MANY_INFLIGHT' },
+        ),
+      );
+      return;
+    }
+    if (inflight.has(streamId)) {
+      abandon(streamId, new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`));
+      return;
+    }
+    const controller = new AbortController();
+    inflight.set(streamId, controller);
+    const requestedMs = request.timeoutNano > 0n ? Number(request.timeoutNano / 1_000_000n) : Number.POSITIVE_INFINITY;
+    const deadlineMs = Math.max(1, Math.min(requestedMs, limits.maxDeadlineMs));
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new FerryError(Code.DEADLINE_EXCEEDED, `${request.method} exceeded its ${deadlineMs} ms deadline`, {
+            reason: 'DEADLINE_EXCEEDED',
+          }),
+        ),
+      deadlineMs,
+    );
+    const started = performance.now();
+    if (callStart.hasSubscribers) callStart.publish({ tenant: tenant.name, method: request.method, streamId });
+    let code: number = Code.OK;
+    try {
+      const input = fromBinary(handler.method.input, request.payload);
+      const aborted = new Promise<never>((_, reject) => {
+        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+      });
+      aborted.catch(() => {});
+      const output = await Promise.race([
+        handler.handle(input, { tenant, owner, signal: controller.signal, services }),
+        aborted,
+      ]);
+      const body = toBinary(handler.method.output, output as never);
+      const response = encodeResponse({ payload: body });
+      if (response.byteLength > limits.maxFrameBytes) {
+        throw new FerryError(
+          Code.RESOURCE_EXHAUSTED,
+          `The ${request.method} response of ${response.byteLength} bytes exceeds the ${limits.maxFrameBytes}-byte frame limit`,
+          { reason: 'RESPONSE_TOO_LARGE' },
+        );
+      }
+      send(streamId, response);
+    } catch (error) {
+      const failure = toGuestError(error);
+      code = failure.code;
+      sendError(streamId, failure);
+    } finally {
+      clearTimeout(timer);
+      finish(streamId);
+      if (callEnd.hasSubscribers) {
+        callEnd.publish({
+          tenant: tenant.name,
+          method: request.method,
+          streamId,
+          code,
+          durationMs: performance.now() - started,
+        });
+      }
+    }
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    if (abandoned) return;
+    let frames: ReturnType<typeof decoder.push>;
+    try {
+      frames = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (error) {
+      abandon(error instanceof FrameTooLargeError ? error.streamId : undefined, FerryError.from(error));
+      return;
+    }
+    for (const frame of frames) {
+      if (abandoned) return;
+      if (frame.type !== MessageType.REQUEST || frame.streamId % 2 === 0) {
+        abandon(undefined, new FerryError(Code.INVALID_ARGUMENT, 'Protocol violation'));
+        return;
+      }
+      void dispatch(frame.streamId, frame.payload);
+    }
+  });
+  socket.on('end', () => socket.end());
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    for (const controller of inflight.values()) {
+      controller.abort(new FerryError(Code.CANCELLED, 'The connection closed', { reason: 'CONNECTION_CLOSED' }));
+    }
+    if (connectionClosed.hasSubscribers) connectionClosed.publish({ tenant: tenant.name });
+    tenant
+      .releaseOwner(owner)
+      .catch(() => {})
+      .finally(resolveClosed);
+  });
+
+  return {
+    tenant,
+    get inflight() {
+      return inflight.size;
+    },
+    closed,
+    drain() {
+      draining = true;
+      if (inflight.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => (onDrained = resolve));
+    },
+    end() {
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
+    },
+    destroy() {
+      socket.destroy();
+    },
+  };
+}
+
+/**
+ * What a guest may learn of a failure: FerryErrors as they are, anything else (a host file system
+ * error, a bug) as a bare INTERNAL without host details.
+ */
+function toGuestError(error: unknown): FerryError {
+  if (error instanceof FerryError) return error;
+  if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError'))
+    return FerryError.from(error);
+  return new FerryError(Code.INTERNAL, 'Internal error in the agent', { reason: 'INTERNAL', cause: error });
+}

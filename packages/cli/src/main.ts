@@ -1,0 +1,181 @@
+import { parseArgs } from 'node:util';
+import { Code, FerryError } from '@ferry/core';
+import { pino } from 'pino';
+import { startAgent } from './commands/agent.js';
+import { runConformance } from './commands/conformance.js';
+import { runDemo } from './commands/demo.js';
+import { runInfer } from './commands/infer.js';
+import { type Io, processIo } from './io.js';
+
+const USAGE = `ferry — ML inference for microVMs over vsock, served by one host agent
+
+Usage:
+  ferry agent --listen <address> [--listen <address> …] [--model-dir <dir>]
+              [--workers <n>] [--execution-provider cpu|cuda|tensorrt …] [--max-frame-bytes <n>]
+              [--log-level info]
+  ferry infer --address <address> --model <file.onnx|name> --input [<name>=]<tensor.pb> …
+              [--out <dir>] [--json] [--timeout-ms <n>] [--model-dir <dir>]
+  ferry conformance --address <address> <dir> … [--json] [--timeout-ms <n>]
+  ferry demo
+
+Addresses: unix:///abs/path  unix:rel/path  tcp://host:port  vsock://cid:port  local: (in-process)
+Environment: FERRY_ADDRESS (then VACCEL_RPC_ADDRESS, VACCEL_VSOCK) is the default --address.
+`;
+
+const COMMAND_HELP: Record<string, string> = {
+  agent: 'Serve ferry.v1.Accelerator on each --listen address; each listener is one tenant.',
+  infer: 'Run one inference: inputs and outputs are ONNX TensorProto files (output_<i>.pb in --out).',
+  conformance:
+    'Run ONNX backend-test directories (model.onnx, test_data_set_*/input_*.pb, output_*.pb) through the agent.',
+  demo: 'Start an agent on a unix socket in a temp dir and run a noop and an inference against it.',
+};
+
+class UsageError extends Error {}
+
+function int(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function addressOf(value: string | undefined, env: NodeJS.ProcessEnv): string {
+  return value ?? env.FERRY_ADDRESS ?? env.VACCEL_RPC_ADDRESS ?? env.VACCEL_VSOCK ?? required(undefined, 'address');
+}
+
+/** Runs the CLI; resolves to the exit code. Only the CLI reads env vars and handles signals. */
+export async function main(argv: readonly string[], io: Io = processIo, env = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(USAGE);
+    return command ? 0 : 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const help = COMMAND_HELP[command];
+    if (!help) {
+      io.err(`Unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+    }
+    io.out(`${help}\n\n${USAGE}`);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case 'agent':
+        return await agentCommand(rest, io, env);
+      case 'infer': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: {
+            address: { type: 'string' },
+            model: { type: 'string' },
+            input: { type: 'string', multiple: true },
+            out: { type: 'string' },
+            json: { type: 'boolean', default: false },
+            'timeout-ms': { type: 'string' },
+            'model-dir': { type: 'string' },
+          },
+        });
+        const timeoutMs = int(values['timeout-ms'], 'timeout-ms');
+        return await runInfer(
+          {
+            address: addressOf(values.address, env),
+            model: required(values.model, 'model'),
+            inputs: values.input ?? [],
+            json: values.json ?? false,
+            ...(values.out ? { out: values.out } : {}),
+            ...(timeoutMs ? { timeoutMs } : {}),
+            ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
+          },
+          io,
+        );
+      }
+      case 'conformance': {
+        const { values, positionals } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          options: {
+            address: { type: 'string' },
+            json: { type: 'boolean', default: false },
+            'timeout-ms': { type: 'string' },
+          },
+        });
+        if (positionals.length === 0) throw new UsageError('conformance needs at least one test directory');
+        const timeoutMs = int(values['timeout-ms'], 'timeout-ms');
+        return await runConformance(
+          {
+            address: addressOf(values.address, env),
+            dirs: positionals,
+            json: values.json ?? false,
+            ...(timeoutMs ? { timeoutMs } : {}),
+          },
+          io,
+        );
+      }
+      case 'demo':
+        return await runDemo(io);
+      default:
+        io.err(`Unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
+      io.err(`ferry ${command}: ${(error as Error).message}\nRun "ferry ${command} --help" for usage.`);
+      return 2;
+    }
+    const failure = FerryError.from(error);
+    io.err(`ferry ${command}: ${failure.message}`);
+    return failure.code === Code.INVALID_ARGUMENT ? 2 : 1;
+  }
+}
+
+async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: [...rest],
+    options: {
+      listen: { type: 'string', multiple: true },
+      'model-dir': { type: 'string' },
+      workers: { type: 'string' },
+      'execution-provider': { type: 'string', multiple: true },
+      'max-frame-bytes': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  if (!values.listen?.length) throw new UsageError('agent needs at least one --listen address');
+  const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const workers = int(values.workers, 'workers');
+  const maxFrameBytes = int(values['max-frame-bytes'], 'max-frame-bytes');
+  const agent = await startAgent(
+    {
+      listen: values.listen,
+      ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
+      ...(workers ? { workers } : {}),
+      ...(values['execution-provider'] ? { executionProviders: values['execution-provider'] } : {}),
+      ...(maxFrameBytes ? { maxFrameBytes } : {}),
+    },
+    logger,
+    io,
+  );
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        logger.info({ signal }, 'closing: draining calls in flight (signal again to stop now)');
+        agent.close().then(resolve, resolve);
+      } else {
+        logger.warn({ signal }, 'stopping now');
+        agent.destroy().then(resolve, resolve);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  logger.info('closed');
+  return 0;
+}

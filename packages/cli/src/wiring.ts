@@ -1,0 +1,64 @@
+import { type Agent, type AgentOptions, createAgent } from '@ferry/agent';
+import { createNoopBackend } from '@ferry/backend-noop';
+import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
+import { type Client, createClient } from '@ferry/client';
+import type { Backend } from '@ferry/core';
+import { type Connector, createDuplexPair, parseAddress } from '@ferry/transport';
+
+export interface BackendChoice {
+  /** onnxruntime execution providers, in order: cpu, cuda, tensorrt. */
+  readonly executionProviders?: readonly string[];
+  readonly workers?: number;
+}
+
+/** The agent's backends: ONNX Runtime first (the default), then the no-op backend for overhead measurements. */
+export function createBackends(choice: BackendChoice = {}): Backend[] {
+  return [
+    createOnnxRuntimeBackend({
+      ...(choice.executionProviders ? { executionProviders: choice.executionProviders } : {}),
+      ...(choice.workers ? { workers: choice.workers } : {}),
+    }),
+    createNoopBackend(),
+  ];
+}
+
+/** A connector for `local:`: every connection is served by an in-process agent, created on first use. */
+export function createLocalConnector(options: Omit<AgentOptions, 'listen'>): Connector & { close(): Promise<void> } {
+  let agent: Promise<Agent> | undefined;
+  return {
+    async connect() {
+      agent ??= createAgent(options);
+      const [guest, host] = createDuplexPair();
+      (await agent).accept(host, { tenant: 'local' });
+      return guest;
+    },
+    async close() {
+      await (await agent)?.close();
+    },
+  };
+}
+
+export interface ClientHandle {
+  readonly client: Client;
+  close(): Promise<void>;
+}
+
+/** A client for `address`; `local:` runs an in-process agent with the ONNX Runtime backend. */
+export function connectClient(address: string, options: { modelDir?: string } & BackendChoice = {}): ClientHandle {
+  if (parseAddress(address).scheme !== 'local') {
+    const client = createClient({ address });
+    return { client, close: () => client.close() };
+  }
+  const local = createLocalConnector({
+    backends: createBackends(options),
+    ...(options.modelDir ? { modelDir: options.modelDir } : {}),
+  });
+  const client = createClient({ address, connectors: { local } });
+  return {
+    client,
+    async close() {
+      await client.close();
+      await local.close();
+    },
+  };
+}

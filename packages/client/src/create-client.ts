@@ -1,0 +1,198 @@
+import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Code, FerryError, type TensorMap } from '@ferry/core';
+import {
+  Accelerator,
+  DEFAULT_CLIENT_MAX_FRAME_BYTES,
+  tensorInfoFromWire,
+  tensorMapFromWire,
+  tensorMapToWire,
+  type ModelInfo as WireModelInfo,
+} from '@ferry/protocol';
+import { type ConnectorMap, connect, formatAddress, parseAddress } from '@ferry/transport';
+import { defaultAddress } from './default-address.js';
+import { TtrpcConnection } from './ttrpc-connection.js';
+import type { CallOptions, Client, InferOptions, ModelInfo } from './types.js';
+
+export interface ClientOptions {
+  /** `vsock://2:2048`, `unix:///run/ferry.sock`, `tcp://127.0.0.1:7000`, `local:`; see {@link defaultAddress}. */
+  readonly address?: string;
+  /** Connectors by scheme, e.g. `local` wired to an in-process agent, or `vsock` from @ferry/vsock. */
+  readonly connectors?: ConnectorMap;
+  /** Largest frame this client sends or accepts. Default 64 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Calls in flight on the connection before new calls fail with RESOURCE_EXHAUSTED. Default 1024. */
+  readonly maxInflight?: number;
+  /** Deadline for establishing the connection. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+}
+
+const SERVICE = Accelerator.typeName;
+
+/**
+ * Creates a Ferry client. No I/O happens here: the connection opens on the first call, and opens
+ * again on the next call after the agent went away.
+ */
+export function createClient(options: ClientOptions = {}): Client {
+  const address = formatAddress(parseAddress(options.address ?? defaultAddress()));
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_CLIENT_MAX_FRAME_BYTES;
+  const maxInflight = options.maxInflight ?? 1024;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1024)
+    throw new RangeError('maxFrameBytes must be ≥ 1024');
+  if (!Number.isSafeInteger(maxInflight) || maxInflight < 1) throw new RangeError('maxInflight must be ≥ 1');
+
+  let connection: Promise<TtrpcConnection> | undefined;
+  let state: 'open' | 'closing' | 'closed' = 'open';
+
+  const getConnection = (signal?: AbortSignal): Promise<TtrpcConnection> => {
+    connection ??= (async () => {
+      try {
+        const socket = await connect(address, {
+          timeoutMs: connectTimeoutMs,
+          ...(signal ? { signal } : {}),
+          ...(options.connectors ? { connectors: options.connectors } : {}),
+        });
+        const conn: TtrpcConnection = new TtrpcConnection(socket, {
+          address,
+          maxFrameBytes,
+          maxInflight,
+          onClose: () => {
+            if (connection === current) connection = undefined;
+          },
+        });
+        return conn;
+      } catch (error) {
+        connection = undefined;
+        throw FerryError.from(error, Code.UNAVAILABLE);
+      }
+    })();
+    const current = connection;
+    return current;
+  };
+
+  const call = async <I extends DescMessage, O extends DescMessage>(
+    method: DescMethod & { input: I; output: O },
+    input: MessageInitShape<I>,
+    callOptions: CallOptions = {},
+  ): Promise<MessageShape<O>> => {
+    if (state !== 'open') {
+      throw new FerryError(Code.FAILED_PRECONDITION, `Client for ${address} is closed`, { reason: 'CLIENT_CLOSED' });
+    }
+    checkCallOptions(callOptions);
+    const conn = await getConnection(callOptions.signal);
+    const payload = await conn.call({
+      service: SERVICE,
+      method: method.name,
+      payload: toBinary(method.input, create(method.input, input)),
+      ...(callOptions.timeoutMs === undefined ? {} : { timeoutMs: callOptions.timeoutMs }),
+      ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+    });
+    return fromBinary(method.output, payload);
+  };
+
+  const m = Accelerator.method;
+  const client: Client = {
+    address,
+    async serverInfo(o) {
+      const r = await call(m.serverInfo, {}, o);
+      return {
+        version: r.version,
+        tenant: r.tenant,
+        backends: r.backends,
+        maxFrameBytes: r.maxFrameBytes,
+        maxSessions: r.maxSessions,
+        maxModels: r.maxModels,
+        maxInflight: r.maxInflight,
+      };
+    },
+    async noop(payload, o) {
+      if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
+      return (await call(m.noop, { payload }, o)).payload;
+    },
+    async createSession(o) {
+      return (await call(m.createSession, {}, o)).sessionId;
+    },
+    async destroySession(sessionId, o) {
+      checkId('sessionId', sessionId);
+      await call(m.destroySession, { sessionId }, o);
+    },
+    async registerModel(sessionId, source, o) {
+      checkId('sessionId', sessionId);
+      let wireSource: MessageInitShape<typeof m.registerModel.input>['source'];
+      if ('bytes' in source && source.bytes instanceof Uint8Array) {
+        wireSource = { case: 'modelBytes', value: source.bytes };
+      } else if ('name' in source && typeof source.name === 'string' && source.name !== '') {
+        wireSource = { case: 'name', value: source.name };
+      } else {
+        throw new TypeError('source must be { bytes: Uint8Array } or { name: string }');
+      }
+      const r = await call(m.registerModel, { sessionId, source: wireSource, backend: source.backend ?? '' }, o);
+      return { ...modelInfoFromWire(r.model), reused: r.reused };
+    },
+    async unregisterModel(modelId, o) {
+      checkId('modelId', modelId);
+      await call(m.unregisterModel, { modelId }, o);
+    },
+    async modelMetadata(modelId, o) {
+      checkId('modelId', modelId);
+      return modelInfoFromWire((await call(m.modelMetadata, { modelId }, o)).model);
+    },
+    async infer(modelId, inputs: TensorMap, o: InferOptions = {}) {
+      checkId('modelId', modelId);
+      if (typeof inputs !== 'object' || inputs === null) throw new TypeError('inputs must be an object of tensors');
+      const r = await call(
+        m.infer,
+        { modelId, inputs: tensorMapToWire(inputs), outputNames: [...(o.outputNames ?? [])] },
+        o,
+      );
+      return tensorMapFromWire(r.outputs, Number.MAX_SAFE_INTEGER);
+    },
+    async close() {
+      if (state === 'closed') return;
+      state = 'closing';
+      const current = connection;
+      connection = undefined;
+      try {
+        await (await current)?.close();
+      } catch {
+        // A connection that never opened has nothing to close.
+      }
+      state = 'closed';
+    },
+    destroy() {
+      state = 'closed';
+      const current = connection;
+      connection = undefined;
+      current?.then(
+        (conn) => conn.destroy(),
+        () => {},
+      );
+    },
+    [Symbol.asyncDispose]() {
+      return client.close();
+    },
+  };
+  return client;
+}
+
+function checkId(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new RangeError(`${name} must be a uint32`);
+}
+
+function checkCallOptions(options: CallOptions): void {
+  const t = options.timeoutMs;
+  if (t !== undefined && (!Number.isFinite(t) || t <= 0)) throw new RangeError('timeoutMs must be a positive number');
+}
+
+function modelInfoFromWire(info: WireModelInfo | undefined): ModelInfo {
+  if (!info) throw new FerryError(Code.INTERNAL, 'The agent sent no model info', { reason: 'MALFORMED_RESPONSE' });
+  return {
+    modelId: info.modelId,
+    sha256: info.sha256,
+    backend: info.backend,
+    name: info.name,
+    inputs: info.inputs.map(tensorInfoFromWire),
+    outputs: info.outputs.map(tensorInfoFromWire),
+  };
+}
