@@ -5,11 +5,11 @@ import { Code, FerryError } from '@ferry/core';
 import {
   createFrameDecoder,
   decodeRequest,
-  encodeFrameHeader,
   encodeResponse,
   FrameTooLargeError,
   MessageType,
   statusFromError,
+  writeFrame,
 } from '@ferry/protocol';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
 import type { Tenant } from './tenant.js';
@@ -43,7 +43,8 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   const { limits } = services;
   const frameLimit = { maxFrameBytes: limits.maxFrameBytes };
   const decoder = createFrameDecoder(frameLimit);
-  const inflight = new Map<number, AbortController>();
+  /** Per stream in flight: its abort controller, made only when a handler asks for the signal. */
+  const inflight = new Map<number, { controller?: AbortController }>();
   let draining = false;
   let onDrained: (() => void) | undefined;
   let resolveClosed: () => void = () => {};
@@ -52,10 +53,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
 
   const send = (streamId: number, response: Uint8Array) => {
     if (socket.destroyed || socket.writableEnded) return;
-    socket.cork();
-    socket.write(encodeFrameHeader(streamId, MessageType.RESPONSE, 0, response.byteLength, frameLimit));
-    socket.write(response);
-    socket.uncork();
+    writeFrame(socket, { streamId, type: MessageType.RESPONSE, flags: 0, payload: response }, frameLimit);
   };
 
   const sendError = (streamId: number, error: unknown) =>
@@ -113,34 +111,50 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       abandon(streamId, new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`));
       return;
     }
-    const controller = new AbortController();
-    inflight.set(streamId, controller);
-    const requestedMs = request.timeoutNano > 0n ? Number(request.timeoutNano / 1_000_000n) : Number.POSITIVE_INFINITY;
-    const deadlineMs = Math.max(1, Math.min(requestedMs, limits.maxDeadlineMs));
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new FerryError(Code.DEADLINE_EXCEEDED, `${request.method} exceeded its ${deadlineMs} ms deadline`, {
-            reason: 'DEADLINE_EXCEEDED',
-          }),
-        ),
-      deadlineMs,
-    );
+    // Creating an AbortSignal costs more than a whole Noop: only calls that wait on one get it.
+    const call: { controller?: AbortController } = {};
+    inflight.set(streamId, call);
+    const abort = (reason: FerryError) => call.controller?.abort(reason);
+    const context = {
+      tenant,
+      owner,
+      services,
+      get signal() {
+        call.controller ??= new AbortController();
+        return call.controller.signal;
+      },
+    };
     const started = performance.now();
     if (callStart.hasSubscribers) callStart.publish({ tenant: tenant.name, method: request.method, streamId });
-    let code: number = Code.OK;
+    // Exactly one answer per stream: the handler's, or the deadline's if that comes first.
+    let answered = false;
+    const answer = (response: Uint8Array, code: number) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      send(streamId, response);
+      finish(streamId);
+      if (callEnd.hasSubscribers) {
+        callEnd.publish({ tenant: tenant.name, method: request.method, streamId, code, durationMs: performance.now() - started });
+      }
+    };
+    const fail = (error: unknown) => {
+      const failure = toGuestError(error);
+      answer(encodeResponse({ status: statusFromError(failure) }), failure.code);
+    };
+    const requestedMs = request.timeoutNano > 0n ? Number(request.timeoutNano / 1_000_000n) : Number.POSITIVE_INFINITY;
+    const deadlineMs = Math.max(1, Math.min(requestedMs, limits.maxDeadlineMs));
+    const timer = setTimeout(() => {
+      const error = new FerryError(Code.DEADLINE_EXCEEDED, `${request.method} exceeded its ${deadlineMs} ms deadline`, {
+        reason: 'DEADLINE_EXCEEDED',
+      });
+      abort(error);
+      fail(error);
+    }, deadlineMs);
     try {
       const input = fromBinary(handler.method.input, request.payload);
-      const aborted = new Promise<never>((_, reject) => {
-        controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-      });
-      aborted.catch(() => {});
-      const output = await Promise.race([
-        handler.handle(input, { tenant, owner, signal: controller.signal, services }),
-        aborted,
-      ]);
-      const body = toBinary(handler.method.output, output as never);
-      const response = encodeResponse({ payload: body });
+      const output = await handler.handle(input, context);
+      const response = encodeResponse({ payload: toBinary(handler.method.output, output as never) });
       if (response.byteLength > limits.maxFrameBytes) {
         throw new FerryError(
           Code.RESOURCE_EXHAUSTED,
@@ -148,23 +162,9 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
           { reason: 'RESPONSE_TOO_LARGE' },
         );
       }
-      send(streamId, response);
+      answer(response, Code.OK);
     } catch (error) {
-      const failure = toGuestError(error);
-      code = failure.code;
-      sendError(streamId, failure);
-    } finally {
-      clearTimeout(timer);
-      finish(streamId);
-      if (callEnd.hasSubscribers) {
-        callEnd.publish({
-          tenant: tenant.name,
-          method: request.method,
-          streamId,
-          code,
-          durationMs: performance.now() - started,
-        });
-      }
+      fail(error);
     }
   };
 
@@ -189,8 +189,8 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   socket.on('end', () => socket.end());
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
-    for (const controller of inflight.values()) {
-      controller.abort(new FerryError(Code.CANCELLED, 'The connection closed', { reason: 'CONNECTION_CLOSED' }));
+    for (const call of inflight.values()) {
+      call.controller?.abort(new FerryError(Code.CANCELLED, 'The connection closed', { reason: 'CONNECTION_CLOSED' }));
     }
     if (connectionClosed.hasSubscribers) connectionClosed.publish({ tenant: tenant.name });
     tenant

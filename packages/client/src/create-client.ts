@@ -43,6 +43,8 @@ export function createClient(options: ClientOptions = {}): Client {
   if (!Number.isSafeInteger(maxInflight) || maxInflight < 1) throw new RangeError('maxInflight must be ≥ 1');
 
   let connection: Promise<TtrpcConnection> | undefined;
+  /** The open connection, once `connection` has resolved: calls then skip an await. */
+  let open: TtrpcConnection | undefined;
   let state: 'open' | 'closing' | 'closed' = 'open';
 
   const getConnection = (signal?: AbortSignal): Promise<TtrpcConnection> => {
@@ -59,8 +61,10 @@ export function createClient(options: ClientOptions = {}): Client {
           maxInflight,
           onClose: () => {
             if (connection === current) connection = undefined;
+            if (open === conn) open = undefined;
           },
         });
+        open = conn;
         return conn;
       } catch (error) {
         connection = undefined;
@@ -80,7 +84,7 @@ export function createClient(options: ClientOptions = {}): Client {
       throw new FerryError(Code.FAILED_PRECONDITION, `Client for ${address} is closed`, { reason: 'CLIENT_CLOSED' });
     }
     checkCallOptions(callOptions);
-    const conn = await getConnection(callOptions.signal);
+    const conn = open ?? (await getConnection(callOptions.signal));
     const payload = await conn.call({
       service: SERVICE,
       method: method.name,
@@ -153,6 +157,7 @@ export function createClient(options: ClientOptions = {}): Client {
       state = 'closing';
       const current = connection;
       connection = undefined;
+      open = undefined;
       try {
         await (await current)?.close();
       } catch {
@@ -164,6 +169,7 @@ export function createClient(options: ClientOptions = {}): Client {
       state = 'closed';
       const current = connection;
       connection = undefined;
+      open = undefined;
       current?.then(
         (conn) => conn.destroy(),
         () => {},

@@ -3,10 +3,10 @@ import { Code, FerryError } from '@ferry/core';
 import {
   createFrameDecoder,
   decodeResponse,
-  encodeFrameHeader,
   encodeRequest,
   errorFromStatus,
   MessageType,
+  writeFrame,
 } from '@ferry/protocol';
 
 export interface TtrpcConnectionOptions {
@@ -133,10 +133,7 @@ export class TtrpcConnection {
         );
       }
       call.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#socket.cork();
-      this.#socket.write(encodeFrameHeader(streamId, MessageType.REQUEST, 0, request.byteLength, this.#frameLimit));
-      this.#socket.write(request);
-      this.#socket.uncork();
+      writeFrame(this.#socket, { streamId, type: MessageType.REQUEST, flags: 0, payload: request }, this.#frameLimit);
     });
   }
 

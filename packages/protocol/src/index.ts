@@ -9,6 +9,7 @@ export {
   MessageType,
 } from './frame.js';
 export { FrameTooLargeError } from './frame-too-large-error.js';
+export { writeFrame } from './write-frame.js';
 export { ErrorInfoSchema } from './gen/ferry/errors/v1/error_info_pb.js';
 export type {
   Dim as WireDim,

@@ -1,0 +1,12 @@
+import { createAgent } from '@ferry/agent';
+import { createNoopBackend } from '@ferry/backend-noop';
+import { createClient } from '@ferry/client';
+const path = `/tmp/prof-${process.pid}.sock`;
+const agent = await createAgent({ backends: [createNoopBackend()], listen: [`unix://${path}`] });
+const c = createClient({ address: `unix://${path}` });
+const p = new Uint8Array(65536);
+for (let i = 0; i < 500; i++) await c.noop(p);
+const t = performance.now();
+for (let i = 0; i < 3000; i++) await c.noop(p);
+console.log(((performance.now() - t) / 3000 * 1000).toFixed(1), 'µs/call');
+await c.close(); await agent.close();
