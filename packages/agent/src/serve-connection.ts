@@ -135,7 +135,13 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       send(streamId, response);
       finish(streamId);
       if (callEnd.hasSubscribers) {
-        callEnd.publish({ tenant: tenant.name, method: request.method, streamId, code, durationMs: performance.now() - started });
+        callEnd.publish({
+          tenant: tenant.name,
+          method: request.method,
+          streamId,
+          code,
+          durationMs: performance.now() - started,
+        });
       }
     };
     const fail = (error: unknown) => {

@@ -8,11 +8,12 @@ import {
   tensorMapFromWire,
   tensorMapToWire,
   type ModelInfo as WireModelInfo,
+  type RepositoryModel as WireRepositoryModel,
 } from '@ferry/protocol';
 import { type ConnectorMap, connect, formatAddress, parseAddress } from '@ferry/transport';
 import { defaultAddress } from './default-address.js';
 import { TtrpcConnection } from './ttrpc-connection.js';
-import type { CallOptions, Client, InferOptions, ModelInfo } from './types.js';
+import type { CallOptions, Client, InferOptions, ModelInfo, Point, RepositoryModel } from './types.js';
 
 export interface ClientOptions {
   /** `vsock://2:2048`, `unix:///run/ferry.sock`, `tcp://127.0.0.1:7000`, `local:`; see {@link defaultAddress}. */
@@ -152,6 +153,39 @@ export function createClient(options: ClientOptions = {}): Client {
       );
       return tensorMapFromWire(r.outputs, Number.MAX_SAFE_INTEGER);
     },
+    async listModels(o) {
+      return (await call(m.listModels, {}, o)).models.map(repositoryModelFromWire);
+    },
+    async describeModel(name, o) {
+      checkName(name);
+      return repositoryModelFromWire((await call(m.describeModel, { name }, o)).model);
+    },
+    async loadModel(name, o) {
+      checkName(name);
+      return repositoryModelFromWire((await call(m.loadModel, { name }, o)).model);
+    },
+    async unloadModel(name, o) {
+      checkName(name);
+      await call(m.unloadModel, { name }, o);
+    },
+    async classify(image, o) {
+      checkImage(image);
+      if (typeof o?.model !== 'string' || o.model === '') throw new TypeError('classify needs options.model');
+      const topK = o.topK ?? 0;
+      if (!Number.isInteger(topK) || topK < 0) throw new RangeError('topK must be a non-negative integer');
+      const r = await call(m.classify, { image, model: o.model, topK }, o);
+      return r.results.map(({ label, score, index }) => ({ label, score, index }));
+    },
+    async detect(image, o = {}) {
+      checkImage(image);
+      const r = await call(m.detect, { image, model: o.model ?? '' }, o);
+      return r.detections.map((d) => ({ box: d.box.map(pointFromWire), score: d.score, label: d.label }));
+    },
+    async ocr(image, o) {
+      checkImage(image);
+      const r = await call(m.ocr, { image }, o);
+      return r.lines.map((l) => ({ text: l.text, score: l.score, box: l.box.map(pointFromWire), angle: l.angle }));
+    },
     async close() {
       if (state === 'closed') return;
       state = 'closing';
@@ -184,6 +218,39 @@ export function createClient(options: ClientOptions = {}): Client {
 
 function checkId(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) throw new RangeError(`${name} must be a uint32`);
+}
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
+}
+
+function checkImage(image: Uint8Array): void {
+  if (!(image instanceof Uint8Array)) throw new TypeError('image must be a Uint8Array of encoded image bytes');
+}
+
+function pointFromWire(p: { x: number; y: number }): Point {
+  return { x: p.x, y: p.y };
+}
+
+function repositoryModelFromWire(model: WireRepositoryModel | undefined): RepositoryModel {
+  if (!model) throw new FerryError(Code.INTERNAL, 'The agent sent no model', { reason: 'MALFORMED_RESPONSE' });
+  let config: unknown = null;
+  try {
+    config = model.configJson ? JSON.parse(model.configJson) : null;
+  } catch {
+    config = null;
+  }
+  return {
+    name: model.name,
+    task: model.task,
+    builtin: model.builtin,
+    loaded: model.loaded,
+    sha256: model.sha256,
+    labels: model.labels,
+    config,
+    inputs: model.inputs.map(tensorInfoFromWire),
+    outputs: model.outputs.map(tensorInfoFromWire),
+  };
 }
 
 function checkCallOptions(options: CallOptions): void {

@@ -3,10 +3,17 @@ export { createClient } from './create-client.js';
 export { DEFAULT_ADDRESS, defaultAddress } from './default-address.js';
 export type {
   CallOptions,
+  Classification,
+  ClassifyOptions,
   Client,
+  Detection,
+  DetectOptions,
   InferOptions,
   ModelInfo,
   ModelSource,
+  Point,
   RegisteredModel,
+  RepositoryModel,
   ServerInfo,
+  TextLine,
 } from './types.js';

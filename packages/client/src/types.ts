@@ -41,6 +41,58 @@ export interface RegisteredModel extends ModelInfo {
   readonly reused: boolean;
 }
 
+export interface RepositoryModel extends ModelSignature {
+  readonly name: string;
+  /** `classify`, `detect`, `ocr-det`, `ocr-rec`, `ocr-cls` or `generic`. */
+  readonly task: string;
+  readonly builtin: boolean;
+  readonly loaded: boolean;
+  /** Content address, once loaded. */
+  readonly sha256: string;
+  /** Number of labels the model's labels file holds. */
+  readonly labels: number;
+  /** The model's resolved ferry.json. */
+  readonly config: unknown;
+}
+
+export interface Classification {
+  readonly label: string;
+  readonly score: number;
+  readonly index: number;
+}
+
+export interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+
+export interface Detection {
+  /** Four corners, clockwise from top-left, in image pixels. */
+  readonly box: readonly Point[];
+  readonly score: number;
+  readonly label: string;
+}
+
+export interface TextLine {
+  readonly text: string;
+  readonly score: number;
+  readonly box: readonly Point[];
+  /** 0, or 180 when the direction classifier found the line upside down. */
+  readonly angle: number;
+}
+
+export interface ClassifyOptions extends CallOptions {
+  /** A classifier in the agent's model repository. */
+  readonly model: string;
+  /** How many results; the model's configured top-k when absent. */
+  readonly topK?: number;
+}
+
+export interface DetectOptions extends CallOptions {
+  /** A detector in the agent's model repository; the built-in text detector when absent. */
+  readonly model?: string;
+}
+
 /** The Ferry SDK. The same interface whether the agent is remote (`vsock:`, `unix:`, `tcp:`) or `local:`. */
 export interface Client extends AsyncDisposable {
   readonly address: string;
@@ -53,6 +105,16 @@ export interface Client extends AsyncDisposable {
   unregisterModel(modelId: number, options?: CallOptions): Promise<void>;
   modelMetadata(modelId: number, options?: CallOptions): Promise<ModelInfo>;
   infer(modelId: number, inputs: TensorMap, options?: InferOptions): Promise<TensorMap>;
+  /** Models of the agent's repository, built-in ones included. */
+  listModels(options?: CallOptions): Promise<RepositoryModel[]>;
+  describeModel(name: string, options?: CallOptions): Promise<RepositoryModel>;
+  loadModel(name: string, options?: CallOptions): Promise<RepositoryModel>;
+  unloadModel(name: string, options?: CallOptions): Promise<void>;
+  /** Top-k labels of an encoded image (JPEG, PNG, WebP), decoded and preprocessed on the host. */
+  classify(image: Uint8Array, options: ClassifyOptions): Promise<Classification[]>;
+  detect(image: Uint8Array, options?: DetectOptions): Promise<Detection[]>;
+  /** Text lines of an image: detection → direction classification → recognition, on the host. */
+  ocr(image: Uint8Array, options?: CallOptions): Promise<TextLine[]>;
   /** Waits for calls in flight, then closes the connection. Idempotent. */
   close(): Promise<void>;
   /** Fails calls in flight with CANCELLED and closes the connection now. Idempotent. */

@@ -9,7 +9,6 @@ export {
   MessageType,
 } from './frame.js';
 export { FrameTooLargeError } from './frame-too-large-error.js';
-export { writeFrame } from './write-frame.js';
 export { ErrorInfoSchema } from './gen/ferry/errors/v1/error_info_pb.js';
 export type {
   Dim as WireDim,
@@ -18,6 +17,7 @@ export type {
   ModelInfo,
   NamedTensor,
   RegisterModelRequest,
+  RepositoryModel,
   Tensor as WireTensor,
   TensorInfo as WireTensorInfo,
 } from './gen/ferry/v1/accelerator_pb.js';
@@ -29,6 +29,7 @@ export {
   ModelInfoSchema,
   NoopRequestSchema,
   NoopResponseSchema,
+  RepositoryModelSchema,
   TensorSchema,
 } from './gen/ferry/v1/accelerator_pb.js';
 export { StatusSchema } from './gen/google/rpc/status_pb.js';
@@ -53,3 +54,4 @@ export {
   errorFromStatus,
   statusFromError,
 } from './ttrpc.js';
+export { writeFrame } from './write-frame.js';

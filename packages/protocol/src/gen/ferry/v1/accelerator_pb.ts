@@ -13,7 +13,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file ferry/v1/accelerator.proto.
  */
 export const file_ferry_v1_accelerator: GenFile = /*@__PURE__*/
-  fileDesc("ChpmZXJyeS92MS9hY2NlbGVyYXRvci5wcm90bxIIZmVycnkudjEiWQoGVGVuc29yEiEKBWR0eXBlGAEgASgOMhIuZmVycnkudjEuRGF0YVR5cGUSDQoFc2hhcGUYAiADKAMSDAoEZGF0YRgDIAEoDBIPCgdzdHJpbmdzGAQgAygJIj0KC05hbWVkVGVuc29yEgwKBG5hbWUYASABKAkSIAoGdGVuc29yGAIgASgLMhAuZmVycnkudjEuVGVuc29yIjAKA0RpbRIOCgRzaXplGAEgASgDSAASEAoGc3ltYm9sGAIgASgJSABCBwoFdmFsdWUiWwoKVGVuc29ySW5mbxIMCgRuYW1lGAEgASgJEiEKBWR0eXBlGAIgASgOMhIuZmVycnkudjEuRGF0YVR5cGUSHAoFc2hhcGUYAyADKAsyDS5mZXJyeS52MS5EaW0iEwoRU2VydmVySW5mb1JlcXVlc3QioAEKElNlcnZlckluZm9SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEg4KBnRlbmFudBgCIAEoCRIQCghiYWNrZW5kcxgDIAMoCRIXCg9tYXhfZnJhbWVfYnl0ZXMYBCABKA0SFAoMbWF4X3Nlc3Npb25zGAUgASgNEhIKCm1heF9tb2RlbHMYBiABKA0SFAoMbWF4X2luZmxpZ2h0GAcgASgNIhYKFENyZWF0ZVNlc3Npb25SZXF1ZXN0IisKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgNIisKFURlc3Ryb3lTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgNIhgKFkRlc3Ryb3lTZXNzaW9uUmVzcG9uc2UibAoUUmVnaXN0ZXJNb2RlbFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoDRIVCgttb2RlbF9ieXRlcxgCIAEoDEgAEg4KBG5hbWUYAyABKAlIABIPCgdiYWNrZW5kGAQgASgJQggKBnNvdXJjZSKZAQoJTW9kZWxJbmZvEhAKCG1vZGVsX2lkGAEgASgNEg4KBnNoYTI1NhgCIAEoCRIkCgZpbnB1dHMYAyADKAsyFC5mZXJyeS52MS5UZW5zb3JJbmZvEiUKB291dHB1dHMYBCADKAsyFC5mZXJyeS52MS5UZW5zb3JJbmZvEg8KB2JhY2tlbmQYBSABKAkSDAoEbmFtZRgGIAEoCSJLChVSZWdpc3Rlck1vZGVsUmVzcG9uc2USIgoFbW9kZWwYASABKAsyEy5mZXJyeS52MS5Nb2RlbEluZm8SDgoGcmV1c2VkGAIgASgIIioKFlVucmVnaXN0ZXJNb2RlbFJlcXVlc3QSEAoIbW9kZWxfaWQYASABKA0iGQoXVW5yZWdpc3Rlck1vZGVsUmVzcG9uc2UiKAoUTW9kZWxNZXRhZGF0YVJlcXVlc3QSEAoIbW9kZWxfaWQYASABKA0iOwoVTW9kZWxNZXRhZGF0YVJlc3BvbnNlEiIKBW1vZGVsGAEgASgLMhMuZmVycnkudjEuTW9kZWxJbmZvIl0KDEluZmVyUmVxdWVzdBIQCghtb2RlbF9pZBgBIAEoDRIlCgZpbnB1dHMYAiADKAsyFS5mZXJyeS52MS5OYW1lZFRlbnNvchIUCgxvdXRwdXRfbmFtZXMYAyADKAkiNwoNSW5mZXJSZXNwb25zZRImCgdvdXRwdXRzGAEgAygLMhUuZmVycnkudjEuTmFtZWRUZW5zb3IiHgoLTm9vcFJlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxOb29wUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCrWAgoIRGF0YVR5cGUSGQoVREFUQV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRREFUQV9UWVBFX0ZMT0FUMzIQARITCg9EQVRBX1RZUEVfVUlOVDgQAhISCg5EQVRBX1RZUEVfSU5UOBADEhQKEERBVEFfVFlQRV9VSU5UMTYQBBITCg9EQVRBX1RZUEVfSU5UMTYQBRITCg9EQVRBX1RZUEVfSU5UMzIQBhITCg9EQVRBX1RZUEVfSU5UNjQQBxIUChBEQVRBX1RZUEVfU1RSSU5HEAgSEgoOREFUQV9UWVBFX0JPT0wQCRIVChFEQVRBX1RZUEVfRkxPQVQxNhAKEhUKEURBVEFfVFlQRV9GTE9BVDY0EAsSFAoQREFUQV9UWVBFX1VJTlQzMhAMEhQKEERBVEFfVFlQRV9VSU5UNjQQDRIWChJEQVRBX1RZUEVfQkZMT0FUMTYQEDLqBAoLQWNjZWxlcmF0b3ISRwoKU2VydmVySW5mbxIbLmZlcnJ5LnYxLlNlcnZlckluZm9SZXF1ZXN0GhwuZmVycnkudjEuU2VydmVySW5mb1Jlc3BvbnNlElAKDUNyZWF0ZVNlc3Npb24SHi5mZXJyeS52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBofLmZlcnJ5LnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJTCg5EZXN0cm95U2Vzc2lvbhIfLmZlcnJ5LnYxLkRlc3Ryb3lTZXNzaW9uUmVxdWVzdBogLmZlcnJ5LnYxLkRlc3Ryb3lTZXNzaW9uUmVzcG9uc2USUAoNUmVnaXN0ZXJNb2RlbBIeLmZlcnJ5LnYxLlJlZ2lzdGVyTW9kZWxSZXF1ZXN0Gh8uZmVycnkudjEuUmVnaXN0ZXJNb2RlbFJlc3BvbnNlElYKD1VucmVnaXN0ZXJNb2RlbBIgLmZlcnJ5LnYxLlVucmVnaXN0ZXJNb2RlbFJlcXVlc3QaIS5mZXJyeS52MS5VbnJlZ2lzdGVyTW9kZWxSZXNwb25zZRJQCg1Nb2RlbE1ldGFkYXRhEh4uZmVycnkudjEuTW9kZWxNZXRhZGF0YVJlcXVlc3QaHy5mZXJyeS52MS5Nb2RlbE1ldGFkYXRhUmVzcG9uc2USOAoFSW5mZXISFi5mZXJyeS52MS5JbmZlclJlcXVlc3QaFy5mZXJyeS52MS5JbmZlclJlc3BvbnNlEjUKBE5vb3ASFS5mZXJyeS52MS5Ob29wUmVxdWVzdBoWLmZlcnJ5LnYxLk5vb3BSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChpmZXJyeS92MS9hY2NlbGVyYXRvci5wcm90bxIIZmVycnkudjEiWQoGVGVuc29yEiEKBWR0eXBlGAEgASgOMhIuZmVycnkudjEuRGF0YVR5cGUSDQoFc2hhcGUYAiADKAMSDAoEZGF0YRgDIAEoDBIPCgdzdHJpbmdzGAQgAygJIj0KC05hbWVkVGVuc29yEgwKBG5hbWUYASABKAkSIAoGdGVuc29yGAIgASgLMhAuZmVycnkudjEuVGVuc29yIjAKA0RpbRIOCgRzaXplGAEgASgDSAASEAoGc3ltYm9sGAIgASgJSABCBwoFdmFsdWUiWwoKVGVuc29ySW5mbxIMCgRuYW1lGAEgASgJEiEKBWR0eXBlGAIgASgOMhIuZmVycnkudjEuRGF0YVR5cGUSHAoFc2hhcGUYAyADKAsyDS5mZXJyeS52MS5EaW0iEwoRU2VydmVySW5mb1JlcXVlc3QioAEKElNlcnZlckluZm9SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEg4KBnRlbmFudBgCIAEoCRIQCghiYWNrZW5kcxgDIAMoCRIXCg9tYXhfZnJhbWVfYnl0ZXMYBCABKA0SFAoMbWF4X3Nlc3Npb25zGAUgASgNEhIKCm1heF9tb2RlbHMYBiABKA0SFAoMbWF4X2luZmxpZ2h0GAcgASgNIhYKFENyZWF0ZVNlc3Npb25SZXF1ZXN0IisKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRISCgpzZXNzaW9uX2lkGAEgASgNIisKFURlc3Ryb3lTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgNIhgKFkRlc3Ryb3lTZXNzaW9uUmVzcG9uc2UibAoUUmVnaXN0ZXJNb2RlbFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoDRIVCgttb2RlbF9ieXRlcxgCIAEoDEgAEg4KBG5hbWUYAyABKAlIABIPCgdiYWNrZW5kGAQgASgJQggKBnNvdXJjZSKZAQoJTW9kZWxJbmZvEhAKCG1vZGVsX2lkGAEgASgNEg4KBnNoYTI1NhgCIAEoCRIkCgZpbnB1dHMYAyADKAsyFC5mZXJyeS52MS5UZW5zb3JJbmZvEiUKB291dHB1dHMYBCADKAsyFC5mZXJyeS52MS5UZW5zb3JJbmZvEg8KB2JhY2tlbmQYBSABKAkSDAoEbmFtZRgGIAEoCSJLChVSZWdpc3Rlck1vZGVsUmVzcG9uc2USIgoFbW9kZWwYASABKAsyEy5mZXJyeS52MS5Nb2RlbEluZm8SDgoGcmV1c2VkGAIgASgIIioKFlVucmVnaXN0ZXJNb2RlbFJlcXVlc3QSEAoIbW9kZWxfaWQYASABKA0iGQoXVW5yZWdpc3Rlck1vZGVsUmVzcG9uc2UiKAoUTW9kZWxNZXRhZGF0YVJlcXVlc3QSEAoIbW9kZWxfaWQYASABKA0iOwoVTW9kZWxNZXRhZGF0YVJlc3BvbnNlEiIKBW1vZGVsGAEgASgLMhMuZmVycnkudjEuTW9kZWxJbmZvIl0KDEluZmVyUmVxdWVzdBIQCghtb2RlbF9pZBgBIAEoDRIlCgZpbnB1dHMYAiADKAsyFS5mZXJyeS52MS5OYW1lZFRlbnNvchIUCgxvdXRwdXRfbmFtZXMYAyADKAkiNwoNSW5mZXJSZXNwb25zZRImCgdvdXRwdXRzGAEgAygLMhUuZmVycnkudjEuTmFtZWRUZW5zb3IiHgoLTm9vcFJlcXVlc3QSDwoHcGF5bG9hZBgBIAEoDCIfCgxOb29wUmVzcG9uc2USDwoHcGF5bG9hZBgBIAEoDCLQAQoPUmVwb3NpdG9yeU1vZGVsEgwKBG5hbWUYASABKAkSDAoEdGFzaxgCIAEoCRIPCgdidWlsdGluGAMgASgIEg4KBmxvYWRlZBgEIAEoCBIOCgZzaGEyNTYYBSABKAkSJAoGaW5wdXRzGAYgAygLMhQuZmVycnkudjEuVGVuc29ySW5mbxIlCgdvdXRwdXRzGAcgAygLMhQuZmVycnkudjEuVGVuc29ySW5mbxIOCgZsYWJlbHMYCCABKA0SEwoLY29uZmlnX2pzb24YCSABKAkiEwoRTGlzdE1vZGVsc1JlcXVlc3QiPwoSTGlzdE1vZGVsc1Jlc3BvbnNlEikKBm1vZGVscxgBIAMoCzIZLmZlcnJ5LnYxLlJlcG9zaXRvcnlNb2RlbCIkChREZXNjcmliZU1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJIkEKFURlc2NyaWJlTW9kZWxSZXNwb25zZRIoCgVtb2RlbBgBIAEoCzIZLmZlcnJ5LnYxLlJlcG9zaXRvcnlNb2RlbCIgChBMb2FkTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkiPQoRTG9hZE1vZGVsUmVzcG9uc2USKAoFbW9kZWwYASABKAsyGS5mZXJyeS52MS5SZXBvc2l0b3J5TW9kZWwiIgoSVW5sb2FkTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkiFQoTVW5sb2FkTW9kZWxSZXNwb25zZSIdCgVQb2ludBIJCgF4GAEgASgCEgkKAXkYAiABKAIiPgoPQ2xhc3NpZnlSZXF1ZXN0Eg0KBWltYWdlGAEgASgMEg0KBW1vZGVsGAIgASgJEg0KBXRvcF9rGAMgASgNIj0KDkNsYXNzaWZpY2F0aW9uEg0KBWxhYmVsGAEgASgJEg0KBXNjb3JlGAIgASgCEg0KBWluZGV4GAMgASgNIj0KEENsYXNzaWZ5UmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLmZlcnJ5LnYxLkNsYXNzaWZpY2F0aW9uIi0KDURldGVjdFJlcXVlc3QSDQoFaW1hZ2UYASABKAwSDQoFbW9kZWwYAiABKAkiRwoJRGV0ZWN0aW9uEhwKA2JveBgBIAMoCzIPLmZlcnJ5LnYxLlBvaW50Eg0KBXNjb3JlGAIgASgCEg0KBWxhYmVsGAMgASgJIjkKDkRldGVjdFJlc3BvbnNlEicKCmRldGVjdGlvbnMYASADKAsyEy5mZXJyeS52MS5EZXRlY3Rpb24iGwoKT2NyUmVxdWVzdBINCgVpbWFnZRgBIAEoDCJUCghUZXh0TGluZRIMCgR0ZXh0GAEgASgJEg0KBXNjb3JlGAIgASgCEhwKA2JveBgDIAMoCzIPLmZlcnJ5LnYxLlBvaW50Eg0KBWFuZ2xlGAQgASgNIjAKC09jclJlc3BvbnNlEiEKBWxpbmVzGAEgAygLMhIuZmVycnkudjEuVGV4dExpbmUq1gIKCERhdGFUeXBlEhkKFURBVEFfVFlQRV9VTlNQRUNJRklFRBAAEhUKEURBVEFfVFlQRV9GTE9BVDMyEAESEwoPREFUQV9UWVBFX1VJTlQ4EAISEgoOREFUQV9UWVBFX0lOVDgQAxIUChBEQVRBX1RZUEVfVUlOVDE2EAQSEwoPREFUQV9UWVBFX0lOVDE2EAUSEwoPREFUQV9UWVBFX0lOVDMyEAYSEwoPREFUQV9UWVBFX0lOVDY0EAcSFAoQREFUQV9UWVBFX1NUUklORxAIEhIKDkRBVEFfVFlQRV9CT09MEAkSFQoRREFUQV9UWVBFX0ZMT0FUMTYQChIVChFEQVRBX1RZUEVfRkxPQVQ2NBALEhQKEERBVEFfVFlQRV9VSU5UMzIQDBIUChBEQVRBX1RZUEVfVUlOVDY0EA0SFgoSREFUQV9UWVBFX0JGTE9BVDE2EBAyywgKC0FjY2VsZXJhdG9yEkcKClNlcnZlckluZm8SGy5mZXJyeS52MS5TZXJ2ZXJJbmZvUmVxdWVzdBocLmZlcnJ5LnYxLlNlcnZlckluZm9SZXNwb25zZRJQCg1DcmVhdGVTZXNzaW9uEh4uZmVycnkudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaHy5mZXJyeS52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USUwoORGVzdHJveVNlc3Npb24SHy5mZXJyeS52MS5EZXN0cm95U2Vzc2lvblJlcXVlc3QaIC5mZXJyeS52MS5EZXN0cm95U2Vzc2lvblJlc3BvbnNlElAKDVJlZ2lzdGVyTW9kZWwSHi5mZXJyeS52MS5SZWdpc3Rlck1vZGVsUmVxdWVzdBofLmZlcnJ5LnYxLlJlZ2lzdGVyTW9kZWxSZXNwb25zZRJWCg9VbnJlZ2lzdGVyTW9kZWwSIC5mZXJyeS52MS5VbnJlZ2lzdGVyTW9kZWxSZXF1ZXN0GiEuZmVycnkudjEuVW5yZWdpc3Rlck1vZGVsUmVzcG9uc2USUAoNTW9kZWxNZXRhZGF0YRIeLmZlcnJ5LnYxLk1vZGVsTWV0YWRhdGFSZXF1ZXN0Gh8uZmVycnkudjEuTW9kZWxNZXRhZGF0YVJlc3BvbnNlEjgKBUluZmVyEhYuZmVycnkudjEuSW5mZXJSZXF1ZXN0GhcuZmVycnkudjEuSW5mZXJSZXNwb25zZRI1CgROb29wEhUuZmVycnkudjEuTm9vcFJlcXVlc3QaFi5mZXJyeS52MS5Ob29wUmVzcG9uc2USRwoKTGlzdE1vZGVscxIbLmZlcnJ5LnYxLkxpc3RNb2RlbHNSZXF1ZXN0GhwuZmVycnkudjEuTGlzdE1vZGVsc1Jlc3BvbnNlElAKDURlc2NyaWJlTW9kZWwSHi5mZXJyeS52MS5EZXNjcmliZU1vZGVsUmVxdWVzdBofLmZlcnJ5LnYxLkRlc2NyaWJlTW9kZWxSZXNwb25zZRJECglMb2FkTW9kZWwSGi5mZXJyeS52MS5Mb2FkTW9kZWxSZXF1ZXN0GhsuZmVycnkudjEuTG9hZE1vZGVsUmVzcG9uc2USSgoLVW5sb2FkTW9kZWwSHC5mZXJyeS52MS5VbmxvYWRNb2RlbFJlcXVlc3QaHS5mZXJyeS52MS5VbmxvYWRNb2RlbFJlc3BvbnNlEkEKCENsYXNzaWZ5EhkuZmVycnkudjEuQ2xhc3NpZnlSZXF1ZXN0GhouZmVycnkudjEuQ2xhc3NpZnlSZXNwb25zZRI7CgZEZXRlY3QSFy5mZXJyeS52MS5EZXRlY3RSZXF1ZXN0GhguZmVycnkudjEuRGV0ZWN0UmVzcG9uc2USMgoDT2NyEhQuZmVycnkudjEuT2NyUmVxdWVzdBoVLmZlcnJ5LnYxLk9jclJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message ferry.v1.Tensor
@@ -507,6 +507,430 @@ export const NoopResponseSchema: GenMessage<NoopResponse> = /*@__PURE__*/
   messageDesc(file_ferry_v1_accelerator, 20);
 
 /**
+ * @generated from message ferry.v1.RepositoryModel
+ */
+export type RepositoryModel = Message<"ferry.v1.RepositoryModel"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * classify, detect, ocr-det, ocr-rec, ocr-cls, generic.
+   *
+   * @generated from field: string task = 2;
+   */
+  task: string;
+
+  /**
+   * @generated from field: bool builtin = 3;
+   */
+  builtin: boolean;
+
+  /**
+   * @generated from field: bool loaded = 4;
+   */
+  loaded: boolean;
+
+  /**
+   * Set once loaded.
+   *
+   * @generated from field: string sha256 = 5;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: repeated ferry.v1.TensorInfo inputs = 6;
+   */
+  inputs: TensorInfo[];
+
+  /**
+   * @generated from field: repeated ferry.v1.TensorInfo outputs = 7;
+   */
+  outputs: TensorInfo[];
+
+  /**
+   * @generated from field: uint32 labels = 8;
+   */
+  labels: number;
+
+  /**
+   * The model's ferry.json as resolved (defaults filled in), JSON text.
+   *
+   * @generated from field: string config_json = 9;
+   */
+  configJson: string;
+};
+
+/**
+ * Describes the message ferry.v1.RepositoryModel.
+ * Use `create(RepositoryModelSchema)` to create a new message.
+ */
+export const RepositoryModelSchema: GenMessage<RepositoryModel> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 21);
+
+/**
+ * @generated from message ferry.v1.ListModelsRequest
+ */
+export type ListModelsRequest = Message<"ferry.v1.ListModelsRequest"> & {
+};
+
+/**
+ * Describes the message ferry.v1.ListModelsRequest.
+ * Use `create(ListModelsRequestSchema)` to create a new message.
+ */
+export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 22);
+
+/**
+ * @generated from message ferry.v1.ListModelsResponse
+ */
+export type ListModelsResponse = Message<"ferry.v1.ListModelsResponse"> & {
+  /**
+   * @generated from field: repeated ferry.v1.RepositoryModel models = 1;
+   */
+  models: RepositoryModel[];
+};
+
+/**
+ * Describes the message ferry.v1.ListModelsResponse.
+ * Use `create(ListModelsResponseSchema)` to create a new message.
+ */
+export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 23);
+
+/**
+ * @generated from message ferry.v1.DescribeModelRequest
+ */
+export type DescribeModelRequest = Message<"ferry.v1.DescribeModelRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message ferry.v1.DescribeModelRequest.
+ * Use `create(DescribeModelRequestSchema)` to create a new message.
+ */
+export const DescribeModelRequestSchema: GenMessage<DescribeModelRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 24);
+
+/**
+ * @generated from message ferry.v1.DescribeModelResponse
+ */
+export type DescribeModelResponse = Message<"ferry.v1.DescribeModelResponse"> & {
+  /**
+   * @generated from field: ferry.v1.RepositoryModel model = 1;
+   */
+  model?: RepositoryModel | undefined;
+};
+
+/**
+ * Describes the message ferry.v1.DescribeModelResponse.
+ * Use `create(DescribeModelResponseSchema)` to create a new message.
+ */
+export const DescribeModelResponseSchema: GenMessage<DescribeModelResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 25);
+
+/**
+ * @generated from message ferry.v1.LoadModelRequest
+ */
+export type LoadModelRequest = Message<"ferry.v1.LoadModelRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message ferry.v1.LoadModelRequest.
+ * Use `create(LoadModelRequestSchema)` to create a new message.
+ */
+export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 26);
+
+/**
+ * @generated from message ferry.v1.LoadModelResponse
+ */
+export type LoadModelResponse = Message<"ferry.v1.LoadModelResponse"> & {
+  /**
+   * @generated from field: ferry.v1.RepositoryModel model = 1;
+   */
+  model?: RepositoryModel | undefined;
+};
+
+/**
+ * Describes the message ferry.v1.LoadModelResponse.
+ * Use `create(LoadModelResponseSchema)` to create a new message.
+ */
+export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 27);
+
+/**
+ * @generated from message ferry.v1.UnloadModelRequest
+ */
+export type UnloadModelRequest = Message<"ferry.v1.UnloadModelRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message ferry.v1.UnloadModelRequest.
+ * Use `create(UnloadModelRequestSchema)` to create a new message.
+ */
+export const UnloadModelRequestSchema: GenMessage<UnloadModelRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 28);
+
+/**
+ * @generated from message ferry.v1.UnloadModelResponse
+ */
+export type UnloadModelResponse = Message<"ferry.v1.UnloadModelResponse"> & {
+};
+
+/**
+ * Describes the message ferry.v1.UnloadModelResponse.
+ * Use `create(UnloadModelResponseSchema)` to create a new message.
+ */
+export const UnloadModelResponseSchema: GenMessage<UnloadModelResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 29);
+
+/**
+ * @generated from message ferry.v1.Point
+ */
+export type Point = Message<"ferry.v1.Point"> & {
+  /**
+   * @generated from field: float x = 1;
+   */
+  x: number;
+
+  /**
+   * @generated from field: float y = 2;
+   */
+  y: number;
+};
+
+/**
+ * Describes the message ferry.v1.Point.
+ * Use `create(PointSchema)` to create a new message.
+ */
+export const PointSchema: GenMessage<Point> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 30);
+
+/**
+ * @generated from message ferry.v1.ClassifyRequest
+ */
+export type ClassifyRequest = Message<"ferry.v1.ClassifyRequest"> & {
+  /**
+   * @generated from field: bytes image = 1;
+   */
+  image: Uint8Array;
+
+  /**
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * 0: the model's configured top-k.
+   *
+   * @generated from field: uint32 top_k = 3;
+   */
+  topK: number;
+};
+
+/**
+ * Describes the message ferry.v1.ClassifyRequest.
+ * Use `create(ClassifyRequestSchema)` to create a new message.
+ */
+export const ClassifyRequestSchema: GenMessage<ClassifyRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 31);
+
+/**
+ * @generated from message ferry.v1.Classification
+ */
+export type Classification = Message<"ferry.v1.Classification"> & {
+  /**
+   * @generated from field: string label = 1;
+   */
+  label: string;
+
+  /**
+   * @generated from field: float score = 2;
+   */
+  score: number;
+
+  /**
+   * @generated from field: uint32 index = 3;
+   */
+  index: number;
+};
+
+/**
+ * Describes the message ferry.v1.Classification.
+ * Use `create(ClassificationSchema)` to create a new message.
+ */
+export const ClassificationSchema: GenMessage<Classification> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 32);
+
+/**
+ * @generated from message ferry.v1.ClassifyResponse
+ */
+export type ClassifyResponse = Message<"ferry.v1.ClassifyResponse"> & {
+  /**
+   * @generated from field: repeated ferry.v1.Classification results = 1;
+   */
+  results: Classification[];
+};
+
+/**
+ * Describes the message ferry.v1.ClassifyResponse.
+ * Use `create(ClassifyResponseSchema)` to create a new message.
+ */
+export const ClassifyResponseSchema: GenMessage<ClassifyResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 33);
+
+/**
+ * @generated from message ferry.v1.DetectRequest
+ */
+export type DetectRequest = Message<"ferry.v1.DetectRequest"> & {
+  /**
+   * @generated from field: bytes image = 1;
+   */
+  image: Uint8Array;
+
+  /**
+   * Empty: the built-in text detector.
+   *
+   * @generated from field: string model = 2;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message ferry.v1.DetectRequest.
+ * Use `create(DetectRequestSchema)` to create a new message.
+ */
+export const DetectRequestSchema: GenMessage<DetectRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 34);
+
+/**
+ * @generated from message ferry.v1.Detection
+ */
+export type Detection = Message<"ferry.v1.Detection"> & {
+  /**
+   * Four corners, clockwise from top-left, in the image's pixel coordinates.
+   *
+   * @generated from field: repeated ferry.v1.Point box = 1;
+   */
+  box: Point[];
+
+  /**
+   * @generated from field: float score = 2;
+   */
+  score: number;
+
+  /**
+   * @generated from field: string label = 3;
+   */
+  label: string;
+};
+
+/**
+ * Describes the message ferry.v1.Detection.
+ * Use `create(DetectionSchema)` to create a new message.
+ */
+export const DetectionSchema: GenMessage<Detection> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 35);
+
+/**
+ * @generated from message ferry.v1.DetectResponse
+ */
+export type DetectResponse = Message<"ferry.v1.DetectResponse"> & {
+  /**
+   * @generated from field: repeated ferry.v1.Detection detections = 1;
+   */
+  detections: Detection[];
+};
+
+/**
+ * Describes the message ferry.v1.DetectResponse.
+ * Use `create(DetectResponseSchema)` to create a new message.
+ */
+export const DetectResponseSchema: GenMessage<DetectResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 36);
+
+/**
+ * @generated from message ferry.v1.OcrRequest
+ */
+export type OcrRequest = Message<"ferry.v1.OcrRequest"> & {
+  /**
+   * @generated from field: bytes image = 1;
+   */
+  image: Uint8Array;
+};
+
+/**
+ * Describes the message ferry.v1.OcrRequest.
+ * Use `create(OcrRequestSchema)` to create a new message.
+ */
+export const OcrRequestSchema: GenMessage<OcrRequest> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 37);
+
+/**
+ * @generated from message ferry.v1.TextLine
+ */
+export type TextLine = Message<"ferry.v1.TextLine"> & {
+  /**
+   * @generated from field: string text = 1;
+   */
+  text: string;
+
+  /**
+   * @generated from field: float score = 2;
+   */
+  score: number;
+
+  /**
+   * @generated from field: repeated ferry.v1.Point box = 3;
+   */
+  box: Point[];
+
+  /**
+   * 0 or 180: the orientation the direction classifier found.
+   *
+   * @generated from field: uint32 angle = 4;
+   */
+  angle: number;
+};
+
+/**
+ * Describes the message ferry.v1.TextLine.
+ * Use `create(TextLineSchema)` to create a new message.
+ */
+export const TextLineSchema: GenMessage<TextLine> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 38);
+
+/**
+ * @generated from message ferry.v1.OcrResponse
+ */
+export type OcrResponse = Message<"ferry.v1.OcrResponse"> & {
+  /**
+   * @generated from field: repeated ferry.v1.TextLine lines = 1;
+   */
+  lines: TextLine[];
+};
+
+/**
+ * Describes the message ferry.v1.OcrResponse.
+ * Use `create(OcrResponseSchema)` to create a new message.
+ */
+export const OcrResponseSchema: GenMessage<OcrResponse> = /*@__PURE__*/
+  messageDesc(file_ferry_v1_accelerator, 39);
+
+/**
  * Element types, numbered as ONNX's TensorProto.DataType numbers them.
  *
  * @generated from enum ferry.v1.DataType
@@ -679,6 +1103,66 @@ export const Accelerator: GenService<{
     methodKind: "unary";
     input: typeof NoopRequestSchema;
     output: typeof NoopResponseSchema;
+  },
+  /**
+   * The agent's model repository (shared by every tenant; loading is content-addressed too).
+   *
+   * @generated from rpc ferry.v1.Accelerator.ListModels
+   */
+  listModels: {
+    methodKind: "unary";
+    input: typeof ListModelsRequestSchema;
+    output: typeof ListModelsResponseSchema;
+  },
+  /**
+   * @generated from rpc ferry.v1.Accelerator.DescribeModel
+   */
+  describeModel: {
+    methodKind: "unary";
+    input: typeof DescribeModelRequestSchema;
+    output: typeof DescribeModelResponseSchema;
+  },
+  /**
+   * @generated from rpc ferry.v1.Accelerator.LoadModel
+   */
+  loadModel: {
+    methodKind: "unary";
+    input: typeof LoadModelRequestSchema;
+    output: typeof LoadModelResponseSchema;
+  },
+  /**
+   * @generated from rpc ferry.v1.Accelerator.UnloadModel
+   */
+  unloadModel: {
+    methodKind: "unary";
+    input: typeof UnloadModelRequestSchema;
+    output: typeof UnloadModelResponseSchema;
+  },
+  /**
+   * Vision ops: encoded images (JPEG, PNG, WebP) in, decoded and pre/post-processed on the host.
+   *
+   * @generated from rpc ferry.v1.Accelerator.Classify
+   */
+  classify: {
+    methodKind: "unary";
+    input: typeof ClassifyRequestSchema;
+    output: typeof ClassifyResponseSchema;
+  },
+  /**
+   * @generated from rpc ferry.v1.Accelerator.Detect
+   */
+  detect: {
+    methodKind: "unary";
+    input: typeof DetectRequestSchema;
+    output: typeof DetectResponseSchema;
+  },
+  /**
+   * @generated from rpc ferry.v1.Accelerator.Ocr
+   */
+  ocr: {
+    methodKind: "unary";
+    input: typeof OcrRequestSchema;
+    output: typeof OcrResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_ferry_v1_accelerator, 0);
