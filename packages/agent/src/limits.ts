@@ -16,6 +16,16 @@ export interface AgentLimits {
   readonly maxModelFileBytes: number;
   /** Longest deadline honoured; longer ones (and none) are cut to this. */
   readonly maxDeadlineMs: number;
+  /** Loaded models' budget (their ONNX sizes); idle models beyond it are evicted, least recently used first. */
+  readonly modelCacheBytes: number;
+  /** Runs of one model at once; more wait in its queue. */
+  readonly modelConcurrency: number;
+  /** Runs waiting for one model before further ones fail with RESOURCE_EXHAUSTED. */
+  readonly maxQueuePerModel: number;
+  /** Largest encoded image a vision op accepts. */
+  readonly maxImageBytes: number;
+  /** Largest decoded image a vision op accepts, in pixels. */
+  readonly maxImagePixels: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
@@ -27,6 +37,11 @@ export const DEFAULT_LIMITS: AgentLimits = {
   maxTensorsPerCall: 64,
   maxModelFileBytes: 512 * 1024 * 1024,
   maxDeadlineMs: 10 * 60 * 1000,
+  modelCacheBytes: 4 * 1024 * 1024 * 1024,
+  modelConcurrency: 2,
+  maxQueuePerModel: 256,
+  maxImageBytes: 16 * 1024 * 1024,
+  maxImagePixels: 25_000_000,
 };
 
 export function resolveLimits(overrides: Partial<AgentLimits> = {}): AgentLimits {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
 import { Code, FerryError } from '@ferry/core';
 
@@ -10,6 +10,7 @@ export interface ModelFile {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}){0,7}$/;
+const FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * The agent's model repository: `<dir>/<name>/model.onnx`, or `<dir>/<path>.onnx`. A name can never
@@ -26,42 +27,94 @@ export class ModelDirectory {
   }
 
   async read(name: string): Promise<ModelFile> {
-    if (isAbsolute(name) || !NAME.test(name) || name.split('/').some((part) => part === '..' || part === '.')) {
-      throw new FerryError(Code.INVALID_ARGUMENT, `Invalid model name "${name}"`, { reason: 'INVALID_MODEL_NAME' });
-    }
-    this.#realDir ??= realpath(this.#dir);
-    const root = await this.#realDir;
-    const candidate = name.endsWith('.onnx') ? join(root, name) : join(root, name, 'model.onnx');
-    let real: string;
-    try {
-      real = await realpath(candidate);
-    } catch {
+    const bytes = await this.#readInside(modelPath(name), this.#maxBytes, `Model "${name}"`);
+    if (!bytes) {
       throw new FerryError(Code.NOT_FOUND, `Model "${name}" is not in the model directory`, {
         reason: 'MODEL_NOT_FOUND',
       });
     }
+    return { name, bytes, sha256: sha256Hex(bytes) };
+  }
+
+  /** Whether the model `name` is a file inside the directory. */
+  async has(name: string): Promise<boolean> {
+    const real = await this.#resolveInside(modelPath(name), `Model "${name}"`);
+    return real !== undefined && (await stat(real)).isFile();
+  }
+
+  /** A file beside a model (`<name>/ferry.json`, its labels), or undefined when there is none. */
+  async readSidecar(name: string, file: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    checkName(name);
+    if (!FILE.test(file)) {
+      throw new FerryError(Code.FAILED_PRECONDITION, `Invalid file name "${file}" for model "${name}"`, {
+        reason: 'INVALID_MODEL_FILE',
+      });
+    }
+    return this.#readInside(join(name, file), maxBytes, `${name}/${file}`);
+  }
+
+  /** Names of the `<name>/model.onnx` models in the directory (at most `limit`). */
+  async list(limit: number): Promise<string[]> {
+    const root = await this.#root();
+    const names: string[] = [];
+    for (const entry of await readdir(root, { withFileTypes: true })) {
+      if (names.length >= limit) break;
+      if (!entry.isDirectory() || !FILE.test(entry.name)) continue;
+      if (await this.has(entry.name).catch(() => false)) names.push(entry.name);
+    }
+    return names.sort();
+  }
+
+  #root(): Promise<string> {
+    this.#realDir ??= realpath(this.#dir);
+    return this.#realDir;
+  }
+
+  async #resolveInside(relative: string, what: string): Promise<string | undefined> {
+    const root = await this.#root();
+    let real: string;
+    try {
+      real = await realpath(join(root, relative));
+    } catch {
+      return undefined;
+    }
     if (!real.startsWith(root + sep)) {
-      throw new FerryError(Code.PERMISSION_DENIED, `Model "${name}" resolves outside the model directory`, {
+      throw new FerryError(Code.PERMISSION_DENIED, `${what} resolves outside the model directory`, {
         reason: 'MODEL_OUTSIDE_DIRECTORY',
       });
     }
+    return real;
+  }
+
+  async #readInside(relative: string, maxBytes: number, what: string): Promise<Uint8Array | undefined> {
+    const real = await this.#resolveInside(relative, what);
+    if (real === undefined) return undefined;
     const info = await stat(real);
-    if (!info.isFile()) {
-      throw new FerryError(Code.NOT_FOUND, `Model "${name}" is not a file`, { reason: 'MODEL_NOT_FOUND' });
-    }
-    if (info.size > this.#maxBytes) {
-      throw new FerryError(Code.RESOURCE_EXHAUSTED, `Model "${name}" is ${info.size} bytes, over ${this.#maxBytes}`, {
+    if (!info.isFile()) return undefined;
+    if (info.size > maxBytes) {
+      throw new FerryError(Code.RESOURCE_EXHAUSTED, `${what} is ${info.size} bytes, over ${maxBytes}`, {
         reason: 'MODEL_TOO_LARGE',
       });
     }
     const handle = await open(real, 'r');
     try {
-      const bytes = new Uint8Array(await handle.readFile());
-      return { name, bytes, sha256: sha256Hex(bytes) };
+      return new Uint8Array(await handle.readFile());
     } finally {
       await handle.close();
     }
   }
+}
+
+function checkName(name: string): void {
+  if (isAbsolute(name) || !NAME.test(name) || name.split('/').some((part) => part === '..' || part === '.')) {
+    throw new FerryError(Code.INVALID_ARGUMENT, `Invalid model name "${name}"`, { reason: 'INVALID_MODEL_NAME' });
+  }
+}
+
+/** `<name>/model.onnx`, or the name itself for a path ending in .onnx. */
+function modelPath(name: string): string {
+  checkName(name);
+  return name.endsWith('.onnx') ? name : join(name, 'model.onnx');
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

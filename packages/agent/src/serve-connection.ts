@@ -13,6 +13,7 @@ import {
 } from '@ferry/protocol';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
 import type { Tenant } from './tenant.js';
+import type { OpReport } from './vision-ops.js';
 
 const callStart = channel('ferry:agent:call:start');
 const callEnd = channel('ferry:agent:call:end');
@@ -115,7 +116,9 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     const call: { controller?: AbortController } = {};
     inflight.set(streamId, call);
     const abort = (reason: FerryError) => call.controller?.abort(reason);
+    const report: OpReport = {};
     const context = {
+      report,
       tenant,
       owner,
       services,

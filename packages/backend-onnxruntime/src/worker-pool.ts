@@ -1,6 +1,10 @@
+import { channel } from 'node:diagnostics_channel';
 import { Worker } from 'node:worker_threads';
 import { Code, FerryError, type TensorInfo, type TensorMap } from '@ferry/core';
 import { type FromWorker, fromWire, type SessionSettings, type ToWorker, toWire } from './wire.js';
+
+/** A worker died (it is replaced on the next dispatch). */
+const workerLost = channel('ferry:backend:worker:restart');
 
 export interface WorkerPoolOptions extends SessionSettings {
   readonly workers: number;
@@ -130,6 +134,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const lost = (slot: Slot, worker: Worker, why: string) => {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
+    if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: why });
     slot.loaded.clear();
     failAll(
       slot,

@@ -2,7 +2,7 @@ import { Code, FerryError, type NumericTensor, type Tensor, tensorValues } from 
 import { ppocrConfigs } from './builtin-models.js';
 import { cropTextLine } from './crop-text-line.js';
 import { ctcGreedyDecode } from './ctc-greedy-decode.js';
-import { dbBoxes } from './db-boxes.js';
+import { dbBoxes, type TextBox } from './db-boxes.js';
 import { decodeImage, type RgbImage } from './decode-image.js';
 import type { TensorRunner } from './from-backend-model.js';
 import type { Quad } from './min-area-rect.js';
@@ -59,6 +59,8 @@ export interface OcrOptions {
 export interface OcrPipeline {
   /** Reads the text of an encoded image (JPEG, PNG, WebP). */
   ocr(image: Uint8Array, options?: OcrOptions): Promise<OcrResult>;
+  /** Finds the text boxes of an encoded image (detection alone). */
+  detect(image: Uint8Array, options?: OcrOptions): Promise<TextBox[]>;
 }
 
 /**
@@ -107,13 +109,17 @@ class OcrPipelineImpl implements OcrPipeline {
     }
   }
 
+  async detect(bytes: Uint8Array, options: OcrOptions = {}): Promise<TextBox[]> {
+    return this.#detect(await this.#decode(bytes, options.signal), options.signal);
+  }
+
+  #decode(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<RgbImage> {
+    return decodeImage(bytes, { maxBytes: this.#maxImageBytes, maxPixels: this.#maxImagePixels, ...opt(signal) });
+  }
+
   async ocr(bytes: Uint8Array, options: OcrOptions = {}): Promise<OcrResult> {
     const { signal } = options;
-    const image = await decodeImage(bytes, {
-      maxBytes: this.#maxImageBytes,
-      maxPixels: this.#maxImagePixels,
-      ...opt(signal),
-    });
+    const image = await this.#decode(bytes, signal);
     const boxes = await this.#detect(image, signal);
     if (boxes.length === 0) return { lines: [] };
     const crops = boxes.map((b) => cropTextLine(image, b.points));
