@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { noopLatency, noopLatencyTable } from './noop-latency.js';
+import { ocrBench } from './ocr.js';
 import { machine } from './stats.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { quick: { type: 'boolean' } } });
@@ -14,6 +15,8 @@ const benches: Record<string, () => Promise<string>> = {
       await noopLatency(quick ? { iterations: 500, warmup: 50 } : {}),
     )}`,
 };
+
+benches.ocr = () => ocrBench(quick ? { iterations: 30, noopSamples: 300 } : { iterations: 200, noopSamples: 3000 });
 
 const names = positionals.length > 0 ? positionals : Object.keys(benches);
 console.log(`Machine: ${machine()}; ${new Date().toISOString()}\n`);

@@ -133,13 +133,8 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
         name = `sha256:${sha256.slice(0, 12)}`;
         break;
       case 'name': {
-        if (!services.modelDirectory) {
-          throw new FerryError(Code.FAILED_PRECONDITION, 'This agent has no model directory', {
-            reason: 'NO_MODEL_DIRECTORY',
-          });
-        }
-        const file = await services.modelDirectory.read(input.source.value);
-        ({ name, bytes, sha256 } = file);
+        name = input.source.value;
+        ({ bytes, sha256 } = await services.repository.read(name));
         break;
       }
       default:

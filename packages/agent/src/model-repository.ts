@@ -96,6 +96,11 @@ export class ModelRepository {
     };
   }
 
+  /** A model's bytes and content address, without loading it (a tenant registering it by name). */
+  async read(name: string): Promise<{ bytes: Uint8Array; sha256: string }> {
+    return (await this.#source(name)).readBytes();
+  }
+
   /** Loads a model (once; concurrent callers share the load) and keeps it loaded until {@link unload}. */
   load(name: string): Promise<LoadedModel> {
     let loading = this.#loaded.get(name);

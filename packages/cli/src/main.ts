@@ -5,6 +5,7 @@ import { startAgent } from './commands/agent.js';
 import { runConformance } from './commands/conformance.js';
 import { runDemo } from './commands/demo.js';
 import { runInfer } from './commands/infer.js';
+import { runModels, runVision } from './commands/vision.js';
 import { type Io, processIo } from './io.js';
 
 const USAGE = `ferry — ML inference for microVMs over vsock, served by one host agent
@@ -16,6 +17,10 @@ Usage:
   ferry infer --address <address> --model <file.onnx|name> --input [<name>=]<tensor.pb> …
               [--out <dir>] [--json] [--timeout-ms <n>] [--model-dir <dir>]
   ferry conformance --address <address> <dir> … [--json] [--timeout-ms <n>]
+  ferry models list|describe|load|unload [<name>] --address <address> [--json]
+  ferry classify --address <address> --model <name> [--top-k <n>] <image> … [--json]
+  ferry detect --address <address> [--model <name>] <image> … [--json]
+  ferry ocr --address <address> <image> … [--json]
   ferry demo
 
 Addresses: unix:///abs/path  unix:rel/path  tcp://host:port  vsock://cid:port  local: (in-process)
@@ -27,6 +32,11 @@ const COMMAND_HELP: Record<string, string> = {
   infer: 'Run one inference: inputs and outputs are ONNX TensorProto files (output_<i>.pb in --out).',
   conformance:
     'Run ONNX backend-test directories (model.onnx, test_data_set_*/input_*.pb, output_*.pb) through the agent.',
+  models: "List, describe, load or unload the agent's repository models (model directory and built-ins).",
+  classify:
+    'Classify images (JPEG, PNG, WebP) with a classifier of the repository; --json prints one object per image.',
+  detect: 'Find text boxes (built-in detector) or objects in images; --json prints one object per image.',
+  ocr: 'Read the text of images (PP-OCR: detection, direction, recognition); --json prints one object per image.',
   demo: 'Start an agent on a unix socket in a temp dir and run a noop and an inference against it.',
 };
 
@@ -112,6 +122,53 @@ export async function main(argv: readonly string[], io: Io = processIo, env = pr
             address: addressOf(values.address, env),
             dirs: positionals,
             json: values.json ?? false,
+            ...(timeoutMs ? { timeoutMs } : {}),
+          },
+          io,
+        );
+      }
+      case 'models': {
+        const { values, positionals } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          options: { address: { type: 'string' }, json: { type: 'boolean', default: false } },
+        });
+        const [action, name] = positionals;
+        if (action !== 'list' && action !== 'describe' && action !== 'load' && action !== 'unload') {
+          throw new UsageError('models needs list, describe, load or unload');
+        }
+        if (action !== 'list' && !name) throw new UsageError(`models ${action} needs a model name`);
+        return await runModels(
+          { address: addressOf(values.address, env), action, json: values.json ?? false, ...(name ? { name } : {}) },
+          io,
+        );
+      }
+      case 'classify':
+      case 'detect':
+      case 'ocr': {
+        const { values, positionals } = parseArgs({
+          args: [...rest],
+          allowPositionals: true,
+          options: {
+            address: { type: 'string' },
+            model: { type: 'string' },
+            'top-k': { type: 'string' },
+            json: { type: 'boolean', default: false },
+            'timeout-ms': { type: 'string' },
+          },
+        });
+        if (positionals.length === 0) throw new UsageError(`${command} needs at least one image`);
+        if (command === 'classify' && !values.model) throw new UsageError('classify needs --model');
+        const topK = int(values['top-k'], 'top-k');
+        const timeoutMs = int(values['timeout-ms'], 'timeout-ms');
+        return await runVision(
+          command,
+          {
+            address: addressOf(values.address, env),
+            images: positionals,
+            json: values.json ?? false,
+            ...(values.model ? { model: values.model } : {}),
+            ...(topK ? { topK } : {}),
             ...(timeoutMs ? { timeoutMs } : {}),
           },
           io,

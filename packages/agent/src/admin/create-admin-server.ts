@@ -1,0 +1,171 @@
+import type { ServerResponse } from 'node:http';
+import { fastify } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Agent } from '../create-agent.js';
+import { type AdminStatus, createAgentMonitor } from './create-agent-monitor.js';
+import { createMetricsRegistry } from './create-metrics-registry.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
+
+export interface AdminServerOptions {
+  readonly agent: Agent;
+  /** Default 127.0.0.1: the admin server shows every tenant, keep it off guest networks. */
+  readonly host?: string;
+  /** Default 0 (an ephemeral port; `address` tells which). */
+  readonly port?: number;
+  /** How often the dashboard's charts get a point and its clients a snapshot (default 1000). */
+  readonly sampleIntervalMs?: number;
+  /** Dashboards connected to `/api/events` at once; more get 503 (default 32). */
+  readonly maxEventClients?: number;
+}
+
+export interface AdminServer extends AsyncDisposable {
+  /** `http://host:port` */
+  readonly address: string;
+  /** The registry `/metrics` renders; its own, not prom-client's global one. */
+  readonly registry: Registry;
+  /** Current status, as `/api/status` serves it. */
+  status(): AdminStatus;
+  /** Ends the dashboards' event streams, answers the requests in flight, then stops. Idempotent. */
+  close(): Promise<void>;
+  /** Drops every connection and stops now. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+export const ADMIN_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  sampleIntervalMs: 1000,
+  maxEventClients: 32,
+  /** An event stream whose client reads slower than this much buffered output is dropped. */
+  maxEventBufferBytes: 4 * 1024 * 1024,
+} as const;
+
+/**
+ * Starts the agent's admin HTTP server: `/metrics` (Prometheus), `/healthz`, `/readyz`,
+ * `/api/status`, `/api/events` (Server-Sent Events) and the live dashboard at `/`.
+ */
+export async function createAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { agent } = options;
+  if (!agent || typeof agent.stats !== 'function') throw new TypeError('createAdminServer needs an agent');
+  const host = options.host ?? ADMIN_DEFAULTS.host;
+  const port = options.port ?? ADMIN_DEFAULTS.port;
+  const sampleIntervalMs = options.sampleIntervalMs ?? ADMIN_DEFAULTS.sampleIntervalMs;
+  const maxEventClients = options.maxEventClients ?? ADMIN_DEFAULTS.maxEventClients;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid admin port ${port}`);
+  if (!Number.isFinite(sampleIntervalMs) || sampleIntervalMs < 10 || sampleIntervalMs > 60_000) {
+    throw new RangeError(`sampleIntervalMs must be between 10 and 60000, got ${sampleIntervalMs}`);
+  }
+  if (!Number.isInteger(maxEventClients) || maxEventClients < 0) {
+    throw new RangeError(`maxEventClients must be a non-negative integer, got ${maxEventClients}`);
+  }
+
+  let state: 'open' | 'closing' | 'closed' = 'open';
+  const isReady = () => state === 'open' && agent.listeners.length > 0;
+  const monitor = createAgentMonitor({ agent, sampleIntervalMs, isReady });
+  const registry = createMetricsRegistry({ agent, monitor });
+  const clients = new Set<ServerResponse>();
+
+  const send = (res: ServerResponse, event: string, data: unknown) => {
+    if (res.writableLength > ADMIN_DEFAULTS.maxEventBufferBytes) {
+      res.destroy();
+      return;
+    }
+    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+
+  const timer = setInterval(() => {
+    const sample = monitor.sample();
+    if (clients.size === 0) return;
+    const frame = `event: sample\ndata: ${JSON.stringify({ sample, status: monitor.status() })}\n\n`;
+    for (const res of clients) {
+      if (res.writableLength > ADMIN_DEFAULTS.maxEventBufferBytes) res.destroy();
+      else res.write(frame);
+    }
+  }, sampleIntervalMs);
+  timer.unref();
+
+  const app = fastify({ logger: false, forceCloseConnections: 'idle' });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+  });
+  app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
+  app.get('/readyz', async (_request, reply) =>
+    isReady()
+      ? reply.type('text/plain; charset=utf-8').send('ready\n')
+      : reply
+          .code(503)
+          .type('text/plain; charset=utf-8')
+          .send(state === 'open' ? 'not ready: no listener\n' : 'not ready: closing\n'),
+  );
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  app.get('/api/status', async (_request, reply) => reply.send(monitor.status()));
+  app.get('/api/events', (request, reply) => {
+    if (clients.size >= maxEventClients || state !== 'open') {
+      void reply
+        .code(503)
+        .header('retry-after', '10')
+        .send({ error: `At most ${maxEventClients} dashboards may follow the events at once` });
+      return;
+    }
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    res.write(`retry: ${Math.max(1000, sampleIntervalMs)}\n\n`);
+    send(res, 'init', { history: monitor.history(), status: monitor.status() });
+    clients.add(res);
+    const forget = () => clients.delete(res);
+    res.on('close', forget);
+    request.raw.on('close', forget);
+  });
+  app.get('/', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', DASHBOARD_CSP)
+      .header('referrer-policy', 'no-referrer')
+      .send(DASHBOARD_HTML),
+  );
+
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    clearInterval(timer);
+    monitor.close();
+    throw error;
+  }
+  const bound = app.server.address();
+  const boundPort = typeof bound === 'object' && bound ? bound.port : port;
+  const address = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (graceful: boolean) => {
+    stopping ??= (async () => {
+      state = 'closing';
+      clearInterval(timer);
+      monitor.close();
+      for (const res of clients) {
+        if (graceful) res.end();
+        else res.destroy();
+      }
+      clients.clear();
+      if (!graceful) app.server.closeAllConnections();
+      await app.close();
+      state = 'closed';
+    })();
+    return stopping;
+  };
+
+  return {
+    address,
+    registry,
+    status: () => monitor.status(),
+    close: () => stop(true),
+    destroy: () => stop(false),
+    [Symbol.asyncDispose]: () => stop(true),
+  };
+}
