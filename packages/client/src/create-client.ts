@@ -1,12 +1,14 @@
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { Code, FerryError, type TensorMap } from '@ferry/core';
 import {
   Accelerator,
   DEFAULT_CLIENT_MAX_FRAME_BYTES,
+  type EncodableMessage,
+  inferRequestMessage,
   tensorInfoFromWire,
   tensorMapFromWire,
-  tensorMapToWire,
+  toEncodable,
   type ModelInfo as WireModelInfo,
   type RepositoryModel as WireRepositoryModel,
 } from '@ferry/protocol';
@@ -78,7 +80,7 @@ export function createClient(options: ClientOptions = {}): Client {
 
   const call = async <I extends DescMessage, O extends DescMessage>(
     method: DescMethod & { input: I; output: O },
-    input: MessageInitShape<I>,
+    input: MessageInitShape<I> | { readonly encoded: EncodableMessage },
     callOptions: CallOptions = {},
   ): Promise<MessageShape<O>> => {
     if (state !== 'open') {
@@ -89,7 +91,7 @@ export function createClient(options: ClientOptions = {}): Client {
     const payload = await conn.call({
       service: SERVICE,
       method: method.name,
-      payload: toBinary(method.input, create(method.input, input)),
+      body: 'encoded' in input ? (input.encoded as EncodableMessage) : toEncodable(method.input, input),
       ...(callOptions.timeoutMs === undefined ? {} : { timeoutMs: callOptions.timeoutMs }),
       ...(callOptions.signal ? { signal: callOptions.signal } : {}),
     });
@@ -146,11 +148,8 @@ export function createClient(options: ClientOptions = {}): Client {
     async infer(modelId, inputs: TensorMap, o: InferOptions = {}) {
       checkId('modelId', modelId);
       if (typeof inputs !== 'object' || inputs === null) throw new TypeError('inputs must be an object of tensors');
-      const r = await call(
-        m.infer,
-        { modelId, inputs: tensorMapToWire(inputs), outputNames: [...(o.outputNames ?? [])] },
-        o,
-      );
+      const encoded = inferRequestMessage(modelId, inputs, o.outputNames ? { outputNames: o.outputNames } : {});
+      const r = await call(m.infer, { encoded }, o);
       return tensorMapFromWire(r.outputs, Number.MAX_SAFE_INTEGER);
     },
     async listModels(o) {

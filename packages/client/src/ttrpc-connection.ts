@@ -3,10 +3,10 @@ import { Code, FerryError } from '@ferry/core';
 import {
   createFrameDecoder,
   decodeResponse,
-  encodeRequest,
+  type EncodableMessage,
+  encodeRequestFrame,
   errorFromStatus,
   MessageType,
-  writeFrame,
 } from '@ferry/protocol';
 
 export interface TtrpcConnectionOptions {
@@ -21,7 +21,7 @@ export interface TtrpcConnectionOptions {
 export interface UnaryCall {
   readonly service: string;
   readonly method: string;
-  readonly payload: Uint8Array;
+  readonly body: EncodableMessage;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -94,20 +94,21 @@ export class TtrpcConnection {
     }
     if (call.signal?.aborted) return Promise.reject(FerryError.from(call.signal.reason, Code.CANCELLED));
     const streamId = this.#takeStreamId();
-    const request = encodeRequest({
-      service: call.service,
-      method: call.method,
-      payload: call.payload,
-      ...(call.timeoutMs === undefined ? {} : { timeoutNano: BigInt(Math.ceil(call.timeoutMs * 1e6)) }),
-    });
-    if (request.byteLength > this.#options.maxFrameBytes) {
-      return Promise.reject(
-        new FerryError(
-          Code.RESOURCE_EXHAUSTED,
-          `${call.method} request of ${request.byteLength} bytes exceeds the ${this.#options.maxFrameBytes}-byte frame limit`,
-          { reason: 'FRAME_TOO_LARGE' },
-        ),
+    let frame: Uint8Array;
+    try {
+      // Header, ttrpc envelope and message sized first, then written into one buffer.
+      frame = encodeRequestFrame(
+        streamId,
+        {
+          service: call.service,
+          method: call.method,
+          ...(call.timeoutMs === undefined ? {} : { timeoutNano: BigInt(Math.ceil(call.timeoutMs * 1e6)) }),
+        },
+        call.body,
+        this.#frameLimit,
       );
+    } catch (error) {
+      return Promise.reject(FerryError.from(error, Code.INVALID_ARGUMENT));
     }
     return new Promise<Uint8Array>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -133,7 +134,7 @@ export class TtrpcConnection {
         );
       }
       call.signal?.addEventListener('abort', onAbort, { once: true });
-      writeFrame(this.#socket, { streamId, type: MessageType.REQUEST, flags: 0, payload: request }, this.#frameLimit);
+      this.#socket.write(frame);
     });
   }
 

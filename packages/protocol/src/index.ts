@@ -1,3 +1,9 @@
+export type { EncodableMessage } from './encodable-message.js';
+export { encodedMessage, fromProtobufEs } from './encodable-message.js';
+export type { RequestFrameInit } from './encode-request-frame.js';
+export { encodeRequestFrame } from './encode-request-frame.js';
+export type { ResponseFrameInit } from './encode-response-frame.js';
+export { encodeResponseFrame } from './encode-response-frame.js';
 export type { Frame, FrameCodecOptions, FrameDecoder, FrameHeader } from './frame.js';
 export {
   createFrameDecoder,
@@ -34,7 +40,11 @@ export {
 } from './gen/ferry/v1/accelerator_pb.js';
 export { StatusSchema } from './gen/google/rpc/status_pb.js';
 export { KeyValueSchema, RequestSchema, ResponseSchema, StringListSchema } from './gen/ttrpc/ttrpc_pb.js';
+export type { InferRequestMessageOptions } from './infer-request-message.js';
+export { inferRequestMessage } from './infer-request-message.js';
+export { inferResponseMessage } from './infer-response-message.js';
 export { DEFAULT_AGENT_MAX_FRAME_BYTES, DEFAULT_CLIENT_MAX_FRAME_BYTES } from './limits.js';
+export { noopMessage } from './noop-message.js';
 export {
   dtypeFromWire,
   dtypeToWire,
@@ -45,6 +55,7 @@ export {
   tensorMapToWire,
   tensorToWire,
 } from './tensor-codec.js';
+export { toEncodable } from './to-encodable.js';
 export type { TtrpcRequest, TtrpcRequestInit, TtrpcResponse, TtrpcResponseInit, TtrpcStatus } from './ttrpc.js';
 export {
   decodeRequest,
