@@ -72,9 +72,9 @@ describe('ferry CLI', () => {
     assert.equal(json.model.reused, true, 'the first infer loaded these bytes; the idle model stayed warm');
 
     // A name that tries to leave the model directory.
-    const escape = await runFerry(['infer', '--address', address, '--model', '../agent.sock']);
-    assert.equal(escape.code, 2);
-    assert.match(escape.stderr, /Invalid model name/);
+    const escaped = await runFerry(['infer', '--address', address, '--model', '../agent.sock']);
+    assert.equal(escaped.code, 2);
+    assert.match(escaped.stderr, /Invalid model name/);
 
     const conformance = await runFerry([
       'conformance',

@@ -143,7 +143,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
         });
     }
     signal.throwIfAborted();
-    const { model: cached, reused } = await services.cache.acquire(sha256, bytes, backend);
+    const { model: cached, reused } = await services.cache.acquire(sha256, bytes, backend, name);
     const model = await tenant.addModel(input.sessionId, name, cached);
     return { model: modelInfo(model), reused };
   }),

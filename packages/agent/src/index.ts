@@ -1,3 +1,5 @@
+export type { AdminServer, AdminServerOptions, AdminStatus, TenantStatus } from './admin/index.js';
+export { ADMIN_DEFAULTS, createAdminServer } from './admin/index.js';
 export type { Agent, AgentOptions, AgentStats, ListenerInfo, ListenSpec, TenantStats } from './create-agent.js';
 export { createAgent, tenantForAddress } from './create-agent.js';
 export type { AgentLimits } from './limits.js';

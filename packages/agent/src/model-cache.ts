@@ -63,7 +63,7 @@ export class ModelCache {
     sha256: string,
     bytes: Uint8Array,
     backend: Backend,
-    name = sha256.slice(0, 12),
+    name = `sha256:${sha256.slice(0, 12)}`,
   ): Promise<{ model: CachedModel; reused: boolean }> {
     const key = `${backend.name}:${sha256}`;
     let entry = this.#entries.get(key);

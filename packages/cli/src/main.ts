@@ -1,19 +1,23 @@
 import { parseArgs } from 'node:util';
+import { createAdminServer } from '@ferry/agent';
 import { Code, FerryError } from '@ferry/core';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { startAgent } from './commands/agent.js';
 import { runConformance } from './commands/conformance.js';
 import { runDemo } from './commands/demo.js';
 import { runInfer } from './commands/infer.js';
+import { runServe } from './commands/serve.js';
 import { runModels, runVision } from './commands/vision.js';
 import { type Io, processIo } from './io.js';
 
 const USAGE = `ferry — ML inference for microVMs over vsock, served by one host agent
 
 Usage:
-  ferry agent --listen <address> [--listen <address> …] [--model-dir <dir>]
+  ferry agent --listen <address> [--listen <address> …] [--model-dir <dir>] [--admin <host:port>]
               [--workers <n>] [--execution-provider cpu|cuda|tensorrt …] [--max-frame-bytes <n>]
               [--log-level info]
+  ferry serve --address <agent address> [--port 8080] [--host 127.0.0.1] [--model <name> …]
+              [--max-body-bytes <n>]
   ferry infer --address <address> --model <file.onnx|name> --input [<name>=]<tensor.pb> …
               [--out <dir>] [--json] [--timeout-ms <n>] [--model-dir <dir>]
   ferry conformance --address <address> <dir> … [--json] [--timeout-ms <n>]
@@ -21,7 +25,7 @@ Usage:
   ferry classify --address <address> --model <name> [--top-k <n>] <image> … [--json]
   ferry detect --address <address> [--model <name>] <image> … [--json]
   ferry ocr --address <address> <image> … [--json]
-  ferry demo
+  ferry demo [--tenants 4] [--duration <seconds>] [--json] [--admin <host:port>]
 
 Addresses: unix:///abs/path  unix:rel/path  tcp://host:port  vsock://cid:port  local: (in-process)
 Environment: FERRY_ADDRESS (then VACCEL_RPC_ADDRESS, VACCEL_VSOCK) is the default --address.
@@ -37,7 +41,8 @@ const COMMAND_HELP: Record<string, string> = {
     'Classify images (JPEG, PNG, WebP) with a classifier of the repository; --json prints one object per image.',
   detect: 'Find text boxes (built-in detector) or objects in images; --json prints one object per image.',
   ocr: 'Read the text of images (PP-OCR: detection, direction, recognition); --json prints one object per image.',
-  demo: 'Start an agent on a unix socket in a temp dir and run a noop and an inference against it.',
+  serve: 'The microVM function: KServe Open Inference Protocol v2 and POST /classify, /detect, /ocr over HTTP.',
+  demo: 'The offline demo: an agent, N function processes behind Kata-style sockets, a mixed workload, the dashboard.',
 };
 
 class UsageError extends Error {}
@@ -174,8 +179,62 @@ export async function main(argv: readonly string[], io: Io = processIo, env = pr
           io,
         );
       }
-      case 'demo':
-        return await runDemo(io);
+      case 'serve': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: {
+            address: { type: 'string' },
+            port: { type: 'string', default: '8080' },
+            host: { type: 'string', default: '127.0.0.1' },
+            model: { type: 'string', multiple: true },
+            'max-body-bytes': { type: 'string' },
+            'log-level': { type: 'string' },
+          },
+        });
+        const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+        const port = values.port === '0' ? 0 : int(values.port, 'port');
+        const maxBodyBytes = int(values['max-body-bytes'], 'max-body-bytes');
+        return await runServe(
+          {
+            address: addressOf(values.address, env),
+            port: port ?? 8080,
+            host: values.host ?? '127.0.0.1',
+            ...(values.model ? { models: values.model } : {}),
+            ...(maxBodyBytes ? { maxBodyBytes } : {}),
+          },
+          logger,
+          io,
+          untilSignal(logger),
+        );
+      }
+      case 'demo': {
+        const { values } = parseArgs({
+          args: [...rest],
+          options: {
+            tenants: { type: 'string', default: '4' },
+            duration: { type: 'string' },
+            json: { type: 'boolean', default: false },
+            admin: { type: 'string' },
+          },
+        });
+        const tenants = int(values.tenants, 'tenants') ?? 4;
+        if (tenants > 64) throw new UsageError('--tenants is at most 64');
+        const duration = values.duration === undefined ? undefined : Number(values.duration);
+        if (duration !== undefined && (!Number.isFinite(duration) || duration < 0)) {
+          throw new UsageError('--duration must be a number of seconds (0: until Ctrl-C)');
+        }
+        return await runDemo(
+          {
+            tenants,
+            json: values.json ?? false,
+            ...(duration === undefined ? {} : { durationS: duration }),
+            ...(values.admin ? { admin: hostPort(values.admin, 'admin') } : {}),
+            interactive: process.stdout.isTTY === true && !values.json,
+          },
+          io,
+          untilSignal(),
+        );
+      }
       default:
         io.err(`Unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -201,9 +260,11 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
       'execution-provider': { type: 'string', multiple: true },
       'max-frame-bytes': { type: 'string' },
       'log-level': { type: 'string' },
+      admin: { type: 'string' },
     },
   });
   if (!values.listen?.length) throw new UsageError('agent needs at least one --listen address');
+  const admin = values.admin ? hostPort(values.admin, 'admin') : undefined;
   const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const workers = int(values.workers, 'workers');
   const maxFrameBytes = int(values['max-frame-bytes'], 'max-frame-bytes');
@@ -218,21 +279,44 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
     logger,
     io,
   );
-  await new Promise<void>((resolve) => {
-    let signals = 0;
+  const adminServer = admin ? await createAdminServer({ agent, host: admin.host, port: admin.port }) : undefined;
+  if (adminServer) {
+    logger.info({ url: adminServer.address }, 'admin: dashboard, /metrics, /healthz, /readyz');
+    io.out(JSON.stringify({ event: 'admin', url: adminServer.address }));
+  }
+  await untilSignal(logger, () => {
+    logger.warn('stopping now');
+    void adminServer?.destroy();
+    void agent.destroy();
+  });
+  logger.info('closing: draining calls in flight (signal again to stop now)');
+  await adminServer?.close();
+  await agent.close();
+  logger.info('closed');
+  return 0;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one calls `onSecond` (stop without draining). */
+function untilSignal(logger?: Logger, onSecond: () => void = () => process.exit(130)): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = 0;
     const onSignal = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals === 1) {
-        logger.info({ signal }, 'closing: draining calls in flight (signal again to stop now)');
-        agent.close().then(resolve, resolve);
+      seen++;
+      if (seen === 1) {
+        logger?.info({ signal }, 'signal');
+        resolve(signal);
       } else {
-        logger.warn({ signal }, 'stopping now');
-        agent.destroy().then(resolve, resolve);
+        onSecond();
       }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  logger.info('closed');
-  return 0;
+}
+
+function hostPort(value: string, name: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new UsageError(`--${name} must be host:port, e.g. 127.0.0.1:9090, got "${value}"`);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }

@@ -1,1 +1,12 @@
-export const placeholder = 0;
+export type { Serve, ServeAddress, ServeLimits, ServeListenOptions, ServeOptions } from './create-serve.js';
+export { createServe, DEFAULT_SERVE_LIMITS } from './create-serve.js';
+export type { EncodedInferResponse, InferResponse, InferResponseOutput } from './encode-infer-response.js';
+export { encodeInferResponse } from './encode-infer-response.js';
+export { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from './half-float.js';
+export type { HttpError } from './http-error.js';
+export { toHttpError } from './http-error.js';
+export type { OipDatatype } from './oip-datatype.js';
+export { dtypeFromOip, OipDatatypes, oipDatatype } from './oip-datatype.js';
+export type { InferRequest, InferRequestInput, InferRequestOutput } from './parse-infer-request.js';
+export { parseInferRequest } from './parse-infer-request.js';
+export { SERVE_VERSION } from './version.js';

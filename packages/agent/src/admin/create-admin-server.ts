@@ -1,13 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { fastify } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Agent } from '../create-agent.js';
-import { type AdminStatus, createAgentMonitor } from './create-agent-monitor.js';
+import { type AdminStatus, createAgentMonitor, type MonitoredAgent } from './create-agent-monitor.js';
 import { createMetricsRegistry } from './create-metrics-registry.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 
 export interface AdminServerOptions {
-  readonly agent: Agent;
+  /** The agent to watch (an `Agent`; only its `listeners` and `stats()` are read). */
+  readonly agent: MonitoredAgent;
   /** Default 127.0.0.1: the admin server shows every tenant, keep it off guest networks. */
   readonly host?: string;
   /** Default 0 (an ephemeral port; `address` tells which). */
@@ -100,7 +100,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   );
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/api/status', async (_request, reply) => reply.send(monitor.status()));
-  app.get('/api/events', (request, reply) => {
+  app.get('/api/events', (_request, reply) => {
     if (clients.size >= maxEventClients || state !== 'open') {
       void reply
         .code(503)
@@ -119,9 +119,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     res.write(`retry: ${Math.max(1000, sampleIntervalMs)}\n\n`);
     send(res, 'init', { history: monitor.history(), status: monitor.status() });
     clients.add(res);
-    const forget = () => clients.delete(res);
-    res.on('close', forget);
-    request.raw.on('close', forget);
+    res.on('close', () => clients.delete(res));
   });
   app.get('/', async (_request, reply) =>
     reply

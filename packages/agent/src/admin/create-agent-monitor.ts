@@ -24,6 +24,8 @@ export const MONITOR_LIMITS = {
   maxSeriesPerTenant: 256,
   /** Distinct (backend, reason) pairs of worker restarts; further reasons count as `other`. */
   maxRestartReasons: 64,
+  /** Backends whose model load durations are kept. */
+  maxBackends: 16,
   /** Samples of history kept per tenant (the dashboard's charts). */
   historySize: 300,
   /** Durations sampled per tenant per sample interval (for the charts' p50/p99). */
@@ -149,8 +151,11 @@ export interface AdminStatus {
   };
 }
 
+/** What the admin server reads of an agent. */
+export type MonitoredAgent = Pick<Agent, 'listeners' | 'stats'>;
+
 export interface AgentMonitorOptions {
-  readonly agent: Agent;
+  readonly agent: MonitoredAgent;
   readonly sampleIntervalMs: number;
   /** Whether the agent takes traffic (for `ready`). */
   readonly isReady: () => boolean;
@@ -172,6 +177,8 @@ export interface AgentMonitor {
   status(): AdminStatus;
   history(): AdminHistory;
   tenants(): Iterable<TenantView>;
+  /** The agent's tenants now, listeners without guests included. */
+  currentTenants(): TenantStats[];
   workerRestarts(): Iterable<WorkerRestarts>;
   modelLoadDurations(): ReadonlyMap<string, HistogramCounts>;
   readonly modelUnloads: number;
@@ -297,6 +304,18 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
   const servedByAgent = (name: string) =>
     agent.listeners.some((l) => l.tenant === name) || agent.stats().tenants.some((t) => t.name === name);
 
+  /** The agent's tenants: those it has state for, and those with a listener but no guest yet. */
+  const currentTenants = (stats = agent.stats()): TenantStats[] => {
+    const list = [...stats.tenants];
+    const named = new Set(list.map((t) => t.name));
+    for (const { tenant } of agent.listeners) {
+      if (named.has(tenant)) continue;
+      named.add(tenant);
+      list.push({ name: tenant, connections: 0, sessions: 0, models: 0, inflight: 0 });
+    }
+    return list;
+  };
+
   const evictOldest = <V>(map: Map<string, V>, age: (value: V) => number) => {
     let oldestKey: string | undefined;
     let oldest = Number.POSITIVE_INFINITY;
@@ -310,10 +329,11 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     if (oldestKey !== undefined) map.delete(oldestKey);
   };
 
-  const addTenant = (name: string, at: number, stats?: TenantStats): TenantRecord => {
+  const addTenant = (name: string, at: number, stats?: TenantStats, served?: ReadonlySet<string>): TenantRecord => {
     if (tenants.size >= limits.maxTenants) {
       // Tenants the agent no longer serves go first, then the least recently active.
-      evictOldest(tenants, (t) => (t.stats ? t.lastActive : t.lastActive - 1e15));
+      const current = served ?? new Set(currentTenants().map((t) => t.name));
+      evictOldest(tenants, (t) => (current.has(t.name) ? t.lastActive : t.lastActive - 1e15));
     }
     const record: TenantRecord = {
       ...newTally(),
@@ -453,7 +473,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     if (durationMs === undefined) return;
     let histogram = loadDurations.get(backend);
     if (!histogram) {
-      if (loadDurations.size >= limits.maxRestartReasons) return;
+      if (loadDurations.size >= limits.maxBackends) return;
       histogram = createHistogramCounts(MODEL_LOAD_BUCKETS_S);
       loadDurations.set(backend, histogram);
     }
@@ -552,12 +572,12 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
 
   const refreshStats = (at: number) => {
     const stats = agent.stats();
-    const present = new Set<string>();
-    for (const s of stats.tenants) {
-      present.add(s.name);
+    const current = currentTenants(stats);
+    const present = new Set(current.map((s) => s.name));
+    for (const s of current) {
       const record = tenants.get(s.name);
       if (record) record.stats = s;
-      else addTenant(s.name, at, s);
+      else addTenant(s.name, at, s, present);
     }
     for (const record of tenants.values()) {
       if (present.has(record.name)) record.lastActive = Math.max(record.lastActive, at);
@@ -682,6 +702,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
         };
       }
     },
+    currentTenants: () => currentTenants(),
     workerRestarts: () => restarts.values(),
     modelLoadDurations: () => loadDurations,
     close() {

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { Agent } from '../create-agent.js';
-import type { AgentMonitor, CallSeries } from './create-agent-monitor.js';
+import type { TenantStats } from '../create-agent.js';
+import type { AgentMonitor, CallSeries, MonitoredAgent } from './create-agent-monitor.js';
 import type { HistogramCounts } from './histogram-counts.js';
 
 type Labels = Record<string, string>;
@@ -72,7 +72,7 @@ function sumByKey<T>(items: Iterable<T>, key: (item: T) => string, histogram: (i
 }
 
 export interface MetricsRegistryOptions {
-  readonly agent: Agent;
+  readonly agent: MonitoredAgent;
   readonly monitor: AgentMonitor;
   /** Node.js process metrics (`process_*`, `nodejs_*`); default true. */
   readonly defaultMetrics?: boolean;
@@ -107,8 +107,8 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     }
     return samples;
   };
-  const perTenant = (value: (stats: NonNullable<ReturnType<Agent['stats']>['tenants'][number]>) => number) => () =>
-    agent.stats().tenants.map((t) => ({ labels: { tenant: t.name }, value: value(t) }));
+  const perTenant = (value: (stats: TenantStats) => number) => () =>
+    monitor.currentTenants().map((t) => ({ labels: { tenant: t.name }, value: value(t) }));
 
   define(registry, {
     name: 'ferry_inference_request_success_total',
@@ -156,7 +156,13 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     type: 'histogram',
     collect: () =>
       [...monitor.tenants()].flatMap((tenant) =>
-        [...sumByKey(tenant.series, (s) => s.method, (s) => s.duration)].flatMap(([method, h]) =>
+        [
+          ...sumByKey(
+            tenant.series,
+            (s) => s.method,
+            (s) => s.duration,
+          ),
+        ].flatMap(([method, h]) =>
           histogramSamples('ferry_request_duration_seconds', { tenant: tenant.name, method }, h),
         ),
       ),
@@ -167,9 +173,13 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     type: 'histogram',
     collect: () =>
       [...monitor.tenants()].flatMap((tenant) =>
-        [...sumByKey(tenant.series, (s) => s.model, (s) => s.batch)].flatMap(([model, h]) =>
-          histogramSamples('ferry_inference_batch_size', { tenant: tenant.name, model }, h),
-        ),
+        [
+          ...sumByKey(
+            tenant.series,
+            (s) => s.model,
+            (s) => s.batch,
+          ),
+        ].flatMap(([model, h]) => histogramSamples('ferry_inference_batch_size', { tenant: tenant.name, model }, h)),
       ),
   });
   define(registry, {

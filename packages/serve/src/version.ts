@@ -1,0 +1,1 @@
+export const SERVE_VERSION = '0.1.0';
