@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createClient } from '@ferry/client';
+import * as grpc from '@grpc/grpc-js';
 import { fmt, percentiles, timeSequential } from './stats.js';
 
 export interface NoopLatencyOptions {
@@ -21,8 +22,48 @@ export interface NoopLatencyRow {
   readonly payloadBytes: number;
   readonly rawP50: number;
   readonly rawP99: number;
+  readonly grpcP50: number;
+  readonly grpcP99: number;
   readonly ferryP50: number;
   readonly ferryP99: number;
+}
+
+/** A @grpc/grpc-js unary echo over a unix socket: what a gRPC agent would cost for the same call. */
+async function grpcEcho(path: string): Promise<{ roundTrip(payload: Buffer): Promise<void>; close(): Promise<void> }> {
+  const identity = (b: Buffer) => b;
+  const method = {
+    path: '/bench.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  };
+  const server = new grpc.Server();
+  server.addService({ echo: method } as grpc.ServiceDefinition, {
+    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+      callback(null, call.request),
+  });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix://${path}`, grpc.ServerCredentials.createInsecure(), (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  );
+  const client = new grpc.Client(`unix://${path}`, grpc.credentials.createInsecure());
+  return {
+    roundTrip(payload) {
+      return new Promise<void>((resolve, reject) =>
+        client.makeUnaryRequest(method.path, identity, identity, payload, (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
+    },
+    async close() {
+      client.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
 }
 
 async function rawEcho(path: string): Promise<{ roundTrip(payload: Buffer): Promise<void>; close(): Promise<void> }> {
@@ -61,6 +102,7 @@ export async function noopLatency(options: NoopLatencyOptions = {}): Promise<Noo
   const sizes = options.payloadBytes ?? [64, 4096, 65536];
   const dir = await mkdtemp(join(tmpdir(), 'fy-bench-'));
   const raw = await rawEcho(join(dir, 'raw.sock'));
+  const grpcPeer = await grpcEcho(join(dir, 'grpc.sock'));
   const agent = await createAgent({ backends: [createNoopBackend()], listen: [`unix://${join(dir, 'agent.sock')}`] });
   const client = createClient({ address: `unix://${join(dir, 'agent.sock')}` });
   const rows: NoopLatencyRow[] = [];
@@ -69,19 +111,31 @@ export async function noopLatency(options: NoopLatencyOptions = {}): Promise<Noo
       const payload = Buffer.alloc(size, 7);
       // Interleave the two so that machine noise hits both alike.
       const rawSamples: number[] = [];
+      const grpcSamples: number[] = [];
       const ferrySamples: number[] = [];
       for (let round = 0; round < 5; round++) {
         rawSamples.push(...(await timeSequential(() => raw.roundTrip(payload), iterations / 5, warmup / 5)));
+        grpcSamples.push(...(await timeSequential(() => grpcPeer.roundTrip(payload), iterations / 5, warmup / 5)));
         ferrySamples.push(...(await timeSequential(() => client.noop(payload), iterations / 5, warmup / 5)));
       }
       const r = percentiles(rawSamples);
+      const g = percentiles(grpcSamples);
       const f = percentiles(ferrySamples);
-      rows.push({ payloadBytes: size, rawP50: r.p50, rawP99: r.p99, ferryP50: f.p50, ferryP99: f.p99 });
+      rows.push({
+        payloadBytes: size,
+        rawP50: r.p50,
+        rawP99: r.p99,
+        grpcP50: g.p50,
+        grpcP99: g.p99,
+        ferryP50: f.p50,
+        ferryP99: f.p99,
+      });
     }
   } finally {
     await client.close();
     await agent.close();
     await raw.close();
+    await grpcPeer.close();
     await rm(dir, { recursive: true, force: true });
   }
   return rows;
@@ -89,12 +143,12 @@ export async function noopLatency(options: NoopLatencyOptions = {}): Promise<Noo
 
 export function noopLatencyTable(rows: readonly NoopLatencyRow[]): string {
   const lines = [
-    '| payload | raw echo p50 | raw echo p99 | Ferry Noop p50 | Ferry Noop p99 | p50 ratio | p99 ratio |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    '| payload | raw echo p50 / p99 | grpc-js echo p50 / p99 | Ferry Noop p50 / p99 | Ferry ÷ raw (p50) | Ferry ÷ gRPC (p50) |',
+    '|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.payloadBytes} B | ${fmt(r.rawP50)} | ${fmt(r.rawP99)} | ${fmt(r.ferryP50)} | ${fmt(r.ferryP99)} | ${(r.ferryP50 / r.rawP50).toFixed(2)}× | ${(r.ferryP99 / r.rawP99).toFixed(2)}× |`,
+      `| ${r.payloadBytes} B | ${fmt(r.rawP50)} / ${fmt(r.rawP99)} | ${fmt(r.grpcP50)} / ${fmt(r.grpcP99)} | ${fmt(r.ferryP50)} / ${fmt(r.ferryP99)} | ${(r.ferryP50 / r.rawP50).toFixed(2)}× | ${(r.ferryP50 / r.grpcP50).toFixed(2)}× |`,
     );
   }
   return lines.join('\n');

