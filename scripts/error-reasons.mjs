@@ -20,7 +20,15 @@ export function errorReasons() {
   const reasons = new Map();
   for (const file of sources(join(root, 'packages'))) {
     const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/reason: '([A-Z][A-Z0-9_]+)'/g)) {
+    const matches = [...text.matchAll(/reason: '([A-Z][A-Z0-9_]+)'/g)];
+    if (text.includes('FerryError')) {
+      // Reasons handed to a helper that builds the FerryError (`throw invalid(message, 'MALFORMED_JSON')`,
+      // `new WorkerFailure(Code.X, 'UNSUPPORTED_MODEL', message)`), and helpers' default reasons
+      // (`function invalid(message, reason = 'INVALID_TENSOR_DATA')`).
+      matches.push(...text.matchAll(/,\s*'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'\s*[,)]/g));
+      matches.push(...text.matchAll(/\breason = '([A-Z][A-Z0-9_]+)'/g));
+    }
+    for (const match of matches) {
       // The code is the nearest `Code.X` before the reason, within the same statement.
       const before = text.slice(Math.max(0, match.index - 600), match.index);
       const statement = before.slice(before.lastIndexOf(';') + 1);

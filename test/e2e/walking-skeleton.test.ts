@@ -81,7 +81,7 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     for (const dtype of numeric) {
       // Every byte pattern is a valid element except for bool (0 or 1): use random bytes.
       const bytes = new Uint8Array(randomBytes(n * bytesPerElement(dtype)));
-      if (dtype === 'bool') bytes.forEach((b, i) => (bytes[i] = b & 1));
+      if (dtype === 'bool') for (let i = 0; i < bytes.length; i++) bytes[i] = (bytes[i] as number) & 1;
       inputs[`in_${dtype}`] = { dtype, shape: [n], data: bytes };
     }
     const outputs = await c.infer(modelId, inputs);
@@ -179,6 +179,26 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     const tooBig = await rejection(bystander.noop(new Uint8Array(100 * 1024)));
     assert.equal(tooBig.code, Code.RESOURCE_EXHAUSTED);
     assert.deepEqual(await bystander.noop(new Uint8Array([4])), new Uint8Array([4]));
+  });
+
+  it('answers a connection over the tenant limit with RESOURCE_EXHAUSTED, and refuses a missing model directory', async (t) => {
+    const dir = await tempDir(t);
+    const address = `unix://${join(dir, 'a.sock')}`;
+    await startAgent(t, { listen: [address], limits: { maxConnectionsPerTenant: 2 } });
+    const [first, second, third] = [1, 2, 3].map(() => client(t, { address }));
+    assert.ok(first && second && third);
+    await first.noop(new Uint8Array([1]));
+    await second.noop(new Uint8Array([2]));
+    const refused = await rejection(third.noop(new Uint8Array([3])));
+    assert.equal(refused.code, Code.RESOURCE_EXHAUSTED);
+    assert.equal(refused.reason, 'TOO_MANY_CONNECTIONS');
+    await first.close();
+    await waitFor(() => true);
+    assert.deepEqual(await second.noop(new Uint8Array([4])), new Uint8Array([4]));
+
+    const missing = await rejection(startAgent(t, { modelDir: join(dir, 'no-such-dir') }));
+    assert.equal(missing.code, Code.FAILED_PRECONDITION);
+    assert.equal(missing.reason, 'NO_MODEL_DIRECTORY');
   });
 
   it('survives garbage bytes: that connection closes, other tenants carry on', async (t) => {

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { Backend } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
@@ -8,10 +9,11 @@ import { ModelCache, type ModelCacheStats } from './model-cache.js';
 import { ModelDirectory } from './model-directory.js';
 import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
 import { ModelScheduler } from './model-scheduler.js';
-import { type ServedConnection, serveConnection } from './serve-connection.js';
+import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
 import { AGENT_VERSION } from './version.js';
 import { VisionOps } from './vision-ops.js';
+import { VisionWorkers } from './vision-workers.js';
 import { warmUp } from './warm-up.js';
 
 export interface ListenSpec {
@@ -85,6 +87,14 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     throw new TypeError('createAgent needs at least one backend');
   }
   const limits = resolveLimits(options.limits);
+  if (options.modelDir !== undefined) {
+    const info = await stat(options.modelDir).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new FerryError(Code.FAILED_PRECONDITION, `The model directory ${options.modelDir} does not exist`, {
+        reason: 'NO_MODEL_DIRECTORY',
+      });
+    }
+  }
   const cache = new ModelCache({
     budgetBytes: limits.modelCacheBytes,
     ...(options.warmUp === false ? {} : { onLoaded: warmUp }),
@@ -97,6 +107,10 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     backend: options.backends[0] as Backend,
   });
+  const visionWorkers = new VisionWorkers({
+    size: limits.visionWorkers,
+    limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
+  });
   const services: AgentServices = {
     version: AGENT_VERSION,
     backends: options.backends,
@@ -104,12 +118,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     modelDirectory,
     repository,
-    ops: new VisionOps({
-      repository,
-      cache,
-      scheduler,
-      limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
-    }),
+    ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers }),
   };
   const handlers = new Map<string, MethodHandler>(
     acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),
@@ -130,8 +139,20 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
 
   const accept = (socket: Duplex, tenantName: string) => {
     const tenant = tenantNamed(tenantName);
-    if (state !== 'open' || tenant.connections >= limits.maxConnectionsPerTenant) {
+    if (state !== 'open') {
       socket.destroy();
+      return;
+    }
+    if (tenant.connections >= limits.maxConnectionsPerTenant) {
+      refuseConnection(
+        socket,
+        new FerryError(
+          Code.RESOURCE_EXHAUSTED,
+          `Tenant "${tenant.name}" already has ${tenant.connections} connections (limit ${limits.maxConnectionsPerTenant})`,
+          { reason: 'TOO_MANY_CONNECTIONS' },
+        ),
+        limits.maxFrameBytes,
+      );
       return;
     }
     tenant.connections++;
@@ -167,6 +188,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     }
     await Promise.allSettled([...connections].map((c) => c.closed));
     await Promise.allSettled([...tenants.values()].map((t) => t.releaseAll()));
+    await visionWorkers.close();
     await cache.clear();
     await Promise.allSettled(options.backends.map((b) => b.close()));
     state = 'closed';

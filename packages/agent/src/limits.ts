@@ -26,6 +26,8 @@ export interface AgentLimits {
   readonly maxImageBytes: number;
   /** Largest decoded image a vision op accepts, in pixels. */
   readonly maxImagePixels: number;
+  /** Threads decoding and pre/post-processing images, off the event loop. */
+  readonly visionWorkers: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
@@ -42,6 +44,7 @@ export const DEFAULT_LIMITS: AgentLimits = {
   maxQueuePerModel: 256,
   maxImageBytes: 16 * 1024 * 1024,
   maxImagePixels: 25_000_000,
+  visionWorkers: 2,
 };
 
 export function resolveLimits(overrides: Partial<AgentLimits> = {}): AgentLimits {

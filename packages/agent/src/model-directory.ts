@@ -36,9 +36,17 @@ export class ModelDirectory {
     return { name, bytes, sha256: sha256Hex(bytes) };
   }
 
-  /** Whether the model `name` is a file inside the directory. */
+  /** Whether the model `name` is a file inside the directory (false while the directory is missing). */
   async has(name: string): Promise<boolean> {
-    const real = await this.#resolveInside(modelPath(name), `Model "${name}"`);
+    const path = modelPath(name);
+    if (
+      !(await this.#root().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return false;
+    const real = await this.#resolveInside(path, `Model "${name}"`);
     return real !== undefined && (await stat(real)).isFile();
   }
 
@@ -55,7 +63,8 @@ export class ModelDirectory {
 
   /** Names of the `<name>/model.onnx` models in the directory (at most `limit`). */
   async list(limit: number): Promise<string[]> {
-    const root = await this.#root();
+    const root = await this.#root().catch(() => undefined);
+    if (root === undefined) return [];
     const names: string[] = [];
     for (const entry of await readdir(root, { withFileTypes: true })) {
       if (names.length >= limit) break;
@@ -66,7 +75,14 @@ export class ModelDirectory {
   }
 
   #root(): Promise<string> {
-    this.#realDir ??= realpath(this.#dir);
+    if (!this.#realDir) {
+      const resolving = realpath(this.#dir);
+      this.#realDir = resolving;
+      // A directory that is missing now may be there on the next call.
+      resolving.catch(() => {
+        if (this.#realDir === resolving) this.#realDir = undefined;
+      });
+    }
     return this.#realDir;
   }
 

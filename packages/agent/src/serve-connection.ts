@@ -244,3 +244,27 @@ function toGuestError(error: unknown): FerryError {
     return FerryError.from(error);
   return new FerryError(Code.INTERNAL, 'Internal error in the agent', { reason: 'INTERNAL', cause: error });
 }
+
+/**
+ * Answers the first request of a connection the agent will not serve (a limit) with `error`, then
+ * closes it: the guest learns why instead of seeing the connection drop.
+ */
+export function refuseConnection(socket: Duplex, error: FerryError, maxFrameBytes: number): void {
+  const decoder = createFrameDecoder({ maxFrameBytes });
+  const cutOff = setTimeout(() => socket.destroy(), 5000).unref();
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => clearTimeout(cutOff));
+  socket.on('data', (chunk: Buffer) => {
+    let frames: ReturnType<typeof decoder.push>;
+    try {
+      frames = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch {
+      socket.destroy();
+      return;
+    }
+    const first = frames[0];
+    if (!first) return;
+    socket.removeAllListeners('data');
+    socket.end(encodeResponseFrame(first.streamId, { status: statusFromError(error) }, undefined, { maxFrameBytes }));
+  });
+}

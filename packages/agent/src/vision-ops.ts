@@ -1,19 +1,11 @@
 import type { NumericTensor, RunOptions, Tensor, TensorMap } from '@ferry/core';
-import { Code, FerryError, tensorValues } from '@ferry/core';
-import {
-  type Classification,
-  createOcrPipeline,
-  decodeImage,
-  ModelTask,
-  type OcrResult,
-  preprocess,
-  type TensorRunner,
-  type TextBox,
-  topK,
-} from '@ferry/vision';
+import { Code, FerryError } from '@ferry/core';
+import { type Classification, ModelTask, type OcrResult, type TextBox } from '@ferry/vision';
 import type { ModelCache } from './model-cache.js';
 import type { LoadedModel, ModelRepository } from './model-repository.js';
 import type { ModelScheduler } from './model-scheduler.js';
+import type { OpModel, OpRequest, Role } from './vision-messages.js';
+import type { VisionWorkers } from './vision-workers.js';
 
 /** What an op reports for metrics: the model, time queued and computing, images or lines per run. */
 export interface OpReport {
@@ -21,11 +13,6 @@ export interface OpReport {
   queueMs?: number;
   computeMs?: number;
   batchSize?: number;
-}
-
-export interface VisionLimits {
-  readonly maxImageBytes: number;
-  readonly maxImagePixels: number;
 }
 
 export const BUILTIN_OCR = { det: 'ppocr-det', cls: 'ppocr-cls', rec: 'ppocr-rec' } as const;
@@ -38,18 +25,18 @@ export class VisionOps {
   readonly #repository: ModelRepository;
   readonly #cache: ModelCache;
   readonly #scheduler: ModelScheduler;
-  readonly #limits: VisionLimits;
+  readonly #workers: VisionWorkers;
 
   constructor(options: {
     readonly repository: ModelRepository;
     readonly cache: ModelCache;
     readonly scheduler: ModelScheduler;
-    readonly limits: VisionLimits;
+    readonly workers: VisionWorkers;
   }) {
     this.#repository = options.repository;
     this.#cache = options.cache;
     this.#scheduler = options.scheduler;
-    this.#limits = options.limits;
+    this.#workers = options.workers;
   }
 
   /** Runs a loaded model under the per-model scheduler, holding it so eviction waits. */
@@ -77,31 +64,11 @@ export class VisionOps {
     image: Uint8Array,
     options: { model: string; topK: number; signal: AbortSignal; report: OpReport },
   ): Promise<Classification[]> {
-    const loaded = await this.#loadFor(options.model, [ModelTask.classify], 'Classify');
-    options.report.model = loaded.name;
-    options.report.batchSize = 1;
-    const { config } = loaded;
-    const pre = config.preprocess;
-    if (!pre) throw taskError(loaded.name, 'has no preprocess section in its ferry.json');
-    const decoded = await decodeImage(image, {
-      maxBytes: this.#limits.maxImageBytes,
-      maxPixels: this.#limits.maxImagePixels,
-      signal: options.signal,
-    });
-    const input = await preprocess(decoded, pre, { signal: options.signal });
-    const { inputName, outputName } = names(loaded);
-    const outputs = await this.run(
-      loaded.cached,
-      { [inputName]: input },
-      { signal: options.signal, outputNames: [outputName], report: options.report },
-    );
-    const scores = floats(outputs[outputName], outputName);
-    return topK(scores, {
-      k: options.topK > 0 ? options.topK : config.postprocess.topK,
-      ...(loaded.labels ? { labels: loaded.labels } : {}),
-      softmax: config.postprocess.softmax,
-      threshold: config.postprocess.threshold,
-    });
+    const model = await this.#loadFor(options.model, [ModelTask.classify], 'Classify');
+    if (!model.config.preprocess) throw taskError(model.name, 'has no preprocess section in its ferry.json');
+    options.report.model = model.name;
+    const request = { op: 'classify', image, model: opModel(model), topK: options.topK } as const;
+    return (await this.#onWorker(request, { model }, options)) as Classification[];
   }
 
   async detect(
@@ -110,16 +77,7 @@ export class VisionOps {
   ): Promise<TextBox[]> {
     const det = await this.#loadFor(options.model || BUILTIN_OCR.det, [ModelTask.ocrDet], 'Detect');
     options.report.model = det.name;
-    options.report.batchSize = 1;
-    const pipeline = createOcrPipeline({
-      det: this.#runner(det, options.report),
-      rec: () => Promise.reject(new FerryError(Code.INTERNAL, 'detect does not recognise')),
-      keys: [],
-      detConfig: det.config,
-      maxImageBytes: this.#limits.maxImageBytes,
-      maxImagePixels: this.#limits.maxImagePixels,
-    });
-    return pipeline.detect(image, { signal: options.signal });
+    return (await this.#onWorker({ op: 'detect', image, det: opModel(det) }, { det }, options)) as TextBox[];
   }
 
   async ocr(image: Uint8Array, options: { signal: AbortSignal; report: OpReport }): Promise<OcrResult> {
@@ -128,44 +86,37 @@ export class VisionOps {
       this.#loadFor(BUILTIN_OCR.cls, [ModelTask.ocrCls], 'Ocr'),
       this.#loadFor(BUILTIN_OCR.rec, [ModelTask.ocrRec], 'Ocr'),
     ]);
-    options.report.model = 'ppocr';
-    const batches: number[] = [];
-    const counting = (loaded: LoadedModel): TensorRunner => {
-      const run = this.#runner(loaded, options.report);
-      return (tensor, o) => {
-        batches.push(tensor.shape[0] ?? 1);
-        return run(tensor, o);
-      };
-    };
     if (!rec.labels) throw taskError(rec.name, 'has no dictionary');
-    const pipeline = createOcrPipeline({
-      det: counting(det),
-      cls: counting(cls),
-      rec: counting(rec),
-      keys: rec.labels,
-      detConfig: det.config,
-      clsConfig: cls.config,
-      recConfig: rec.config,
-      maxImageBytes: this.#limits.maxImageBytes,
-      maxImagePixels: this.#limits.maxImagePixels,
-    });
-    const result = await pipeline.ocr(image, { signal: options.signal });
-    options.report.batchSize = Math.max(1, ...batches);
-    return result;
+    options.report.model = 'ppocr';
+    const request = { op: 'ocr', image, det: opModel(det), cls: opModel(cls), rec: opModel(rec) } as const;
+    return (await this.#onWorker(request, { det, cls, rec }, options)) as OcrResult;
   }
 
-  #runner(loaded: LoadedModel, report: OpReport): TensorRunner {
-    const { inputName, outputName } = names(loaded);
-    return async (tensor: NumericTensor, { signal }) => {
+  /**
+   * Runs an op's pixel work on a vision worker; its model runs come back here, to the scheduler. The
+   * report gets the largest batch any of them ran.
+   */
+  #onWorker(
+    request: OpRequest,
+    models: Partial<Record<Role, LoadedModel>>,
+    options: { signal: AbortSignal; report: OpReport },
+  ): Promise<unknown> {
+    const { signal, report } = options;
+    const runFor = async (role: Role, input: NumericTensor): Promise<Tensor> => {
+      const loaded = models[role];
+      if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`);
+      report.batchSize = Math.max(report.batchSize ?? 0, input.shape[0] ?? 1);
+      const { inputName, outputName } = names(loaded);
       const outputs = await this.run(
         loaded.cached,
-        { [inputName]: tensor },
-        { ...(signal ? { signal } : {}), outputNames: [outputName], report },
+        { [inputName]: input },
+        { signal, outputNames: [outputName], report },
       );
-      const out = outputs[outputName];
-      if (!out) throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`);
-      return out;
+      const output = outputs[outputName];
+      if (!output) throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`);
+      return output;
     };
+    return this.#workers.run(request, runFor, { signal });
   }
 
   async #loadFor(name: string, tasks: readonly string[], op: string): Promise<LoadedModel> {
@@ -188,13 +139,8 @@ function names(loaded: LoadedModel): { inputName: string; outputName: string } {
   return { inputName, outputName };
 }
 
-function floats(tensor: Tensor | undefined, name: string): ArrayLike<number> {
-  if (!tensor || tensor.dtype === 'string' || tensor.dtype === 'int64' || tensor.dtype === 'uint64') {
-    throw new FerryError(Code.FAILED_PRECONDITION, `Output "${name}" is not a numeric score tensor`, {
-      reason: 'MODEL_OUTPUT_MISMATCH',
-    });
-  }
-  return tensorValues(tensor) as ArrayLike<number>;
+function opModel(loaded: LoadedModel): OpModel {
+  return loaded.labels ? { config: loaded.config, labels: loaded.labels } : { config: loaded.config };
 }
 
 function taskError(name: string, what: string): FerryError {

@@ -1,13 +1,21 @@
 // The entry of an ONNX Runtime worker thread: it owns the InferenceSessions and runs them, so that
 // onnxruntime-node's synchronous native run() never blocks the backend's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Code, type Dim, isDType, type NumericDType, type TensorInfo, tensorValues } from '@ferry/core';
+import {
+  Code,
+  type Dim,
+  isDType,
+  type NumericDType,
+  startedWorkerData,
+  type TensorInfo,
+  tensorValues,
+} from '@ferry/core';
 import * as ort from 'onnxruntime-node';
 import type { FromWorker, SessionSettings, ToWorker, WireError, WireTensor } from './wire.js';
 
 if (!parentPort) throw new Error('ort-worker must run in a worker thread');
 const port = parentPort;
-const settings = workerData as SessionSettings;
+const settings = startedWorkerData<SessionSettings>(workerData);
 
 // Libraries do not log: errors reach the caller as FerryErrors instead of ONNX Runtime's stderr lines.
 ort.env.logLevel = 'fatal';

@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
-import { Worker } from 'node:worker_threads';
-import { Code, FerryError, type TensorInfo, type TensorMap } from '@ferry/core';
+import type { Worker } from 'node:worker_threads';
+import { Code, FerryError, startWorker, type TensorInfo, type TensorMap } from '@ferry/core';
 import { type FromWorker, fromWire, type SessionSettings, type ToWorker, toWire } from './wire.js';
 
 /** A worker died (it is replaced on the next dispatch). */
@@ -80,30 +80,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-/**
- * Under a TypeScript loader (tests run the sources through tsx) this module is `worker-pool.ts` and the worker
- * entry is `ort-worker.ts`. Node 20 does not apply the loader's hooks inside worker threads, so a tiny
- * bootstrap registers tsx there before importing the entry. Compiled, the entry is plain `ort-worker.js`.
- */
-function startWorker(settings: SessionSettings): Worker {
-  // Workers inherit the process's execArgv; `--input-type` (from `node --input-type=module -e …`) would make
-  // the worker refuse its entry.
-  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./ort-worker.js', import.meta.url), { workerData: settings, execArgv });
-  }
-  const entry = new URL('./ort-worker.ts', import.meta.url).href;
-  let tsx: string | undefined;
-  try {
-    tsx = import.meta.resolve('tsx/esm/api');
-  } catch {
-    tsx = undefined; // the running loader must then apply in workers by itself
-  }
-  const bootstrap = `import('node:worker_threads').then(async ({ workerData }) => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.entry);
-});`;
-  return new Worker(bootstrap, { eval: true, workerData: { ...settings, tsx, entry }, execArgv });
+function startOrtWorker(settings: SessionSettings): Worker {
+  return startWorker(import.meta.url, 'ort-worker', { workerData: settings });
 }
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
@@ -145,7 +123,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   const spawn = (slot: Slot): Worker => {
-    const worker = startWorker(settings);
+    const worker = startOrtWorker(settings);
     slot.worker = worker;
     slot.gone = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.unref();

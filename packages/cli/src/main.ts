@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createAdminServer } from '@ferry/agent';
+import { type AgentLimits, createAdminServer, DEFAULT_LIMITS } from '@ferry/agent';
 import { Code, FerryError } from '@ferry/core';
 import { type Logger, pino } from 'pino';
 import { startAgent } from './commands/agent.js';
@@ -15,6 +15,7 @@ const USAGE = `ferry — ML inference for microVMs over vsock, served by one hos
 Usage:
   ferry agent --listen <address> [--listen <address> …] [--model-dir <dir>] [--admin <host:port>]
               [--workers <n>] [--execution-provider cpu|cuda|tensorrt …] [--max-frame-bytes <n>]
+              [--limit <name>=<n> …]   (e.g. --limit maxSessionsPerTenant=128; see docs/troubleshooting.md)
               [--log-level info]
   ferry serve --address <agent address> [--port 8080] [--host 127.0.0.1] [--model <name> …]
               [--max-body-bytes <n>]
@@ -261,9 +262,11 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
       'max-frame-bytes': { type: 'string' },
       'log-level': { type: 'string' },
       admin: { type: 'string' },
+      limit: { type: 'string', multiple: true },
     },
   });
   if (!values.listen?.length) throw new UsageError('agent needs at least one --listen address');
+  const limits = parseLimits(values.limit ?? []);
   const admin = values.admin ? hostPort(values.admin, 'admin') : undefined;
   const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const workers = int(values.workers, 'workers');
@@ -275,6 +278,7 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
       ...(workers ? { workers } : {}),
       ...(values['execution-provider'] ? { executionProviders: values['execution-provider'] } : {}),
       ...(maxFrameBytes ? { maxFrameBytes } : {}),
+      limits,
     },
     logger,
     io,
@@ -312,6 +316,19 @@ function untilSignal(logger?: Logger, onSecond: () => void = () => process.exit(
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** `--limit name=value` pairs, checked against the agent's limits. */
+function parseLimits(pairs: readonly string[]): Partial<AgentLimits> {
+  const limits: Record<string, number> = {};
+  for (const pair of pairs) {
+    const [name, value] = pair.split('=');
+    if (!name || value === undefined || !(name in DEFAULT_LIMITS)) {
+      throw new UsageError(`--limit takes name=value, name one of: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+    }
+    limits[name] = int(value, `limit ${name}`) as number;
+  }
+  return limits;
 }
 
 function hostPort(value: string, name: string): { host: string; port: number } {

@@ -15,6 +15,8 @@ export interface BackendChoice {
 export function createBackends(choice: BackendChoice = {}): Backend[] {
   return [
     createOnnxRuntimeBackend({
+      // The agent never reuses an input after a run: hand its buffer to the worker instead of copying.
+      transferInputs: true,
       ...(choice.executionProviders ? { executionProviders: choice.executionProviders } : {}),
       ...(choice.workers ? { workers: choice.workers } : {}),
     }),

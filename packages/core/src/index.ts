@@ -5,6 +5,7 @@ export type { CodeName } from './code.js';
 export { Code, codeName, httpStatusFor, toCode } from './code.js';
 export type { FerryErrorOptions } from './ferry-error.js';
 export { FerryError, fromSystemError } from './ferry-error.js';
+export { startedWorkerData, startWorker } from './start-worker.js';
 export type {
   Dim,
   DType,

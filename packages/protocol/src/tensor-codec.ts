@@ -88,7 +88,7 @@ export function tensorMapToWire(tensors: TensorMap): NamedTensor[] {
 /** Named wire tensors → a map; duplicate names and more than `maxTensors` are INVALID_ARGUMENT. */
 export function tensorMapFromWire(list: readonly NamedTensor[], maxTensors = 1024): TensorMap {
   if (list.length > maxTensors) {
-    throw new FerryError(Code.INVALID_ARGUMENT, `${list.length} tensors exceed the limit of ${maxTensors}`, {
+    throw new FerryError(Code.RESOURCE_EXHAUSTED, `${list.length} tensors exceed the limit of ${maxTensors}`, {
       reason: 'TOO_MANY_TENSORS',
     });
   }

@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import { type Agent, createAgent } from '@ferry/agent';
+import { type Agent, type AgentLimits, createAgent } from '@ferry/agent';
 import type { Logger } from 'pino';
 import type { Io } from '../io.js';
 import { createBackends } from '../wiring.js';
@@ -10,6 +10,7 @@ export interface AgentArgs {
   readonly workers?: number;
   readonly executionProviders?: readonly string[];
   readonly maxFrameBytes?: number;
+  readonly limits?: Partial<AgentLimits>;
 }
 
 /** Starts an agent and keeps it running until `stop` resolves; logs calls at debug level. */
@@ -21,7 +22,7 @@ export async function startAgent(args: AgentArgs, logger: Logger, io: Io): Promi
     }),
     listen: args.listen,
     ...(args.modelDir ? { modelDir: args.modelDir } : {}),
-    ...(args.maxFrameBytes ? { limits: { maxFrameBytes: args.maxFrameBytes } } : {}),
+    limits: { ...args.limits, ...(args.maxFrameBytes ? { maxFrameBytes: args.maxFrameBytes } : {}) },
   });
   const tenantLoggers = new Map<string, Logger>();
   const forTenant = (tenant: string) => {

@@ -1,0 +1,107 @@
+// The vision worker: image decoding, preprocessing and postprocessing off the agent's event loop. Model
+// runs go back to the main thread (which owns the scheduler and the backend) as 'run' messages.
+import { parentPort } from 'node:worker_threads';
+import { Code, FerryError, type NumericTensor, type Tensor, tensorValues } from '@ferry/core';
+import { createOcrPipeline, decodeImage, preprocess, type TensorRunner, topK } from '@ferry/vision';
+import {
+  type FromVisionWorker,
+  fromWireError,
+  type ImageLimits,
+  type OpRequest,
+  type Role,
+  type ToVisionWorker,
+  toWireError,
+  transferable,
+  UNKNOWN_OP,
+} from './vision-messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('vision-worker must run in a worker thread');
+
+const runs = new Map<number, { resolve: (t: Tensor) => void; reject: (e: Error) => void }>();
+let nextRunId = 1;
+
+function post(message: FromVisionWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+function runner(id: number, role: Role): TensorRunner {
+  return (input: NumericTensor) =>
+    new Promise<Tensor>((resolve, reject) => {
+      const runId = nextRunId++;
+      runs.set(runId, { resolve, reject });
+      const { tensor, transfer } = transferable(input);
+      post({ type: 'run', id, runId, role, input: tensor as NumericTensor }, transfer);
+    });
+}
+
+async function perform(id: number, request: OpRequest, limits: ImageLimits): Promise<unknown> {
+  const imageLimits = { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels };
+  switch (request.op) {
+    case 'classify': {
+      const { config, labels } = request.model;
+      if (!config.preprocess) {
+        throw new FerryError(Code.FAILED_PRECONDITION, 'The model has no preprocess section', {
+          reason: 'MODEL_CONFIG_INVALID',
+        });
+      }
+      const image = await decodeImage(request.image, imageLimits);
+      const output = await runner(id, 'model')(await preprocess(image, config.preprocess), {});
+      if (output.dtype === 'string' || output.dtype === 'int64' || output.dtype === 'uint64') {
+        throw new FerryError(Code.FAILED_PRECONDITION, 'The classifier output is not a numeric score tensor', {
+          reason: 'MODEL_OUTPUT_MISMATCH',
+        });
+      }
+      return topK(tensorValues(output) as ArrayLike<number>, {
+        k: request.topK > 0 ? request.topK : config.postprocess.topK,
+        ...(labels ? { labels } : {}),
+        softmax: config.postprocess.softmax,
+        threshold: config.postprocess.threshold,
+      });
+    }
+    case 'detect': {
+      const pipeline = createOcrPipeline({
+        det: runner(id, 'det'),
+        rec: () => Promise.reject(new FerryError(Code.INTERNAL, 'detect does not recognise')),
+        keys: [],
+        detConfig: request.det.config,
+        maxImageBytes: limits.maxImageBytes,
+        maxImagePixels: limits.maxImagePixels,
+      });
+      return pipeline.detect(request.image);
+    }
+    case 'ocr': {
+      const keys = request.rec.labels;
+      if (!keys) throw new FerryError(Code.FAILED_PRECONDITION, 'The recognizer has no dictionary');
+      const pipeline = createOcrPipeline({
+        det: runner(id, 'det'),
+        cls: runner(id, 'cls'),
+        rec: runner(id, 'rec'),
+        keys,
+        detConfig: request.det.config,
+        clsConfig: request.cls.config,
+        recConfig: request.rec.config,
+        maxImageBytes: limits.maxImageBytes,
+        maxImagePixels: limits.maxImagePixels,
+      });
+      return pipeline.ocr(request.image);
+    }
+    default:
+      throw UNKNOWN_OP((request as { op: string }).op);
+  }
+}
+
+port.on('message', (message: ToVisionWorker) => {
+  if (message.type === 'ran') {
+    const run = runs.get(message.runId);
+    if (!run) return;
+    runs.delete(message.runId);
+    if (message.error) run.reject(fromWireError(message.error));
+    else run.resolve(message.output as Tensor);
+    return;
+  }
+  perform(message.id, message.request, message.limits).then(
+    (result) => post({ type: 'done', id: message.id, result }),
+    (error) => post({ type: 'done', id: message.id, error: toWireError(error) }),
+  );
+});
