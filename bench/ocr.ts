@@ -5,7 +5,8 @@
  * - 64 tenants registering the same model bytes: loads and backend sessions.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createConnection, createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent } from '@ferry/agent';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
@@ -37,7 +38,12 @@ export async function ocrBench(options: OcrBenchOptions): Promise<string> {
   try {
     // Recognition: one text line strip [1, 3, 48, 320], remote vs in-process.
     const strip = new Float32Array(3 * 48 * 320).map((_, i) => Math.sin(i) * 0.5);
-    const session = await InferenceSession.create(join(assets, 'ch_PP-OCRv4_rec_infer.onnx'));
+    // The agent's session settings (`ferry agent` defaults: all cores but one, no spin-waiting), so that
+    // only the remoting differs.
+    const session = await InferenceSession.create(join(assets, 'ch_PP-OCRv4_rec_infer.onnx'), {
+      intraOpNumThreads: Math.max(1, availableParallelism() - 1),
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
     const inputName = session.inputNames[0] as string;
     const ortInput = new OrtTensor('float32', strip, [1, 3, 48, 320]);
     const rec = await a.registerModel(await a.createSession(), { name: 'ppocr-rec' });
@@ -51,6 +57,11 @@ export async function ocrBench(options: OcrBenchOptions): Promise<string> {
     }
     const l = percentiles(local);
     const r = percentiles(remote);
+    // The floor any remoting pays: the same bytes (the strip in, the [1, 40, 6625] scores out) over a
+    // raw unix socket, no framing, no protobuf.
+    const floor = percentiles(
+      await rawTransfer(join(dir, 'raw.sock'), strip.byteLength, 40 * 6625 * 4, options.iterations),
+    );
     lines.push(
       '### PP-OCR recognition, one 48×320 line',
       '',
@@ -58,6 +69,7 @@ export async function ocrBench(options: OcrBenchOptions): Promise<string> {
       '|---|---:|---:|---:|',
       `| onnxruntime-node in-process (baseline) | ${fmt(l.p50)} | ${fmt(l.p99)} | 1.00× |`,
       `| Ferry: client → unix socket → agent process → worker | ${fmt(r.p50)} | ${fmt(r.p99)} | ${(r.p50 / l.p50).toFixed(3)}× |`,
+      `| raw unix-socket transfer of the same bytes (${((strip.byteLength + 40 * 6625 * 4) / 1e6).toFixed(2)} MB), no model | ${fmt(floor.p50)} | ${fmt(floor.p99)} | floor: ${((l.p50 + floor.p50) / l.p50).toFixed(3)}× |`,
       '',
     );
     await session.release();
@@ -126,4 +138,45 @@ export async function ocrBench(options: OcrBenchOptions): Promise<string> {
   await inProcess.close();
   await rm(dir, { recursive: true, force: true });
   return lines.join('\n');
+}
+
+/** Round trips of `inBytes` to a server that answers each with `outBytes`, over a raw unix socket. */
+async function rawTransfer(path: string, inBytes: number, outBytes: number, iterations: number): Promise<number[]> {
+  const reply = Buffer.alloc(outBytes, 1);
+  const server = createServer((socket) => {
+    let got = 0;
+    socket.on('data', (d) => {
+      got += d.length;
+      if (got >= inBytes) {
+        got -= inBytes;
+        socket.write(reply);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const socket = createConnection(path);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let waiting: { remaining: number; resolve: () => void } | undefined;
+  socket.on('data', (d) => {
+    if (!waiting) return;
+    waiting.remaining -= d.length;
+    if (waiting.remaining <= 0) {
+      const w = waiting;
+      waiting = undefined;
+      w.resolve();
+    }
+  });
+  const request = Buffer.alloc(inBytes, 2);
+  const samples = await timeSequential(
+    () =>
+      new Promise<void>((resolve) => {
+        waiting = { remaining: outBytes, resolve };
+        socket.write(request);
+      }),
+    iterations,
+    10,
+  );
+  socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+  return samples;
 }

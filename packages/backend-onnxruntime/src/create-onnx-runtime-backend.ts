@@ -19,6 +19,11 @@ export interface OnnxRuntimeBackendOptions {
   readonly executionProviders?: readonly string[];
   /** Threads ONNX Runtime uses inside one operator (per worker); ONNX Runtime's default when absent. */
   readonly intraOpNumThreads?: number;
+  /**
+   * Let ONNX Runtime's threads spin-wait between runs (its own default). Off by default here: spinning
+   * threads hold cores that the agent's event loop and other tenants need.
+   */
+  readonly allowSpinning?: boolean;
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
    * Move input buffers to the worker without copying when a tensor's view spans its whole ArrayBuffer. The
@@ -53,6 +58,7 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
     executionProviders: [...executionProviders],
     transferInputs: options.transferInputs ?? false,
     ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }),
+    ...(options.allowSpinning ? { allowSpinning: true } : {}),
     ...(graphOptimizationLevel === undefined ? {} : { graphOptimizationLevel }),
   });
   let closing: Promise<void> | undefined;

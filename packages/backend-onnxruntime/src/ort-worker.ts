@@ -24,6 +24,11 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
   logSeverityLevel: 4,
   ...(settings.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: settings.intraOpNumThreads }),
   ...(settings.graphOptimizationLevel === undefined ? {} : { graphOptimizationLevel: settings.graphOptimizationLevel }),
+  // Spinning intra-op threads keep cores busy between runs, taking them from the agent's event loop and
+  // from other tenants' work; a shared agent does not spin unless told to.
+  ...(settings.allowSpinning
+    ? {}
+    : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
 };
 
 interface Entry {

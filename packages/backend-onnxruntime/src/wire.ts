@@ -19,6 +19,7 @@ export interface WireError {
 export interface SessionSettings {
   readonly executionProviders: readonly string[];
   readonly intraOpNumThreads?: number;
+  readonly allowSpinning?: boolean;
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 

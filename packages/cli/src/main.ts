@@ -14,7 +14,8 @@ const USAGE = `ferry — ML inference for microVMs over vsock, served by one hos
 
 Usage:
   ferry agent --listen <address> [--listen <address> …] [--model-dir <dir>] [--admin <host:port>]
-              [--workers <n>] [--execution-provider cpu|cuda|tensorrt …] [--max-frame-bytes <n>]
+              [--workers <n>] [--intra-op-threads <n>] [--execution-provider cpu|cuda|tensorrt …]
+              [--max-frame-bytes <n>]
               [--limit <name>=<n> …]   (e.g. --limit maxSessionsPerTenant=128; see docs/troubleshooting.md)
               [--log-level info]
   ferry serve --address <agent address> [--port 8080] [--host 127.0.0.1] [--model <name> …]
@@ -258,6 +259,7 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
       listen: { type: 'string', multiple: true },
       'model-dir': { type: 'string' },
       workers: { type: 'string' },
+      'intra-op-threads': { type: 'string' },
       'execution-provider': { type: 'string', multiple: true },
       'max-frame-bytes': { type: 'string' },
       'log-level': { type: 'string' },
@@ -270,12 +272,14 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
   const admin = values.admin ? hostPort(values.admin, 'admin') : undefined;
   const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const workers = int(values.workers, 'workers');
+  const intraOpThreads = int(values['intra-op-threads'], 'intra-op-threads');
   const maxFrameBytes = int(values['max-frame-bytes'], 'max-frame-bytes');
   const agent = await startAgent(
     {
       listen: values.listen,
       ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
       ...(workers ? { workers } : {}),
+      ...(intraOpThreads ? { intraOpThreads } : {}),
       ...(values['execution-provider'] ? { executionProviders: values['execution-provider'] } : {}),
       ...(maxFrameBytes ? { maxFrameBytes } : {}),
       limits,

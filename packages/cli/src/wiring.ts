@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { type Agent, type AgentOptions, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
@@ -6,6 +7,8 @@ import type { Backend } from '@ferry/core';
 import { type Connector, createDuplexPair, parseAddress } from '@ferry/transport';
 
 export interface BackendChoice {
+  /** ONNX Runtime threads per run; default: all cores but one, which stays with the agent's event loop. */
+  readonly intraOpThreads?: number;
   /** onnxruntime execution providers, in order: cpu, cuda, tensorrt. */
   readonly executionProviders?: readonly string[];
   readonly workers?: number;
@@ -17,6 +20,7 @@ export function createBackends(choice: BackendChoice = {}): Backend[] {
     createOnnxRuntimeBackend({
       // The agent never reuses an input after a run: hand its buffer to the worker instead of copying.
       transferInputs: true,
+      intraOpNumThreads: choice.intraOpThreads ?? Math.max(1, availableParallelism() - 1),
       ...(choice.executionProviders ? { executionProviders: choice.executionProviders } : {}),
       ...(choice.workers ? { workers: choice.workers } : {}),
     }),

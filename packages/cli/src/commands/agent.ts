@@ -8,6 +8,7 @@ export interface AgentArgs {
   readonly listen: readonly string[];
   readonly modelDir?: string;
   readonly workers?: number;
+  readonly intraOpThreads?: number;
   readonly executionProviders?: readonly string[];
   readonly maxFrameBytes?: number;
   readonly limits?: Partial<AgentLimits>;
@@ -18,6 +19,7 @@ export async function startAgent(args: AgentArgs, logger: Logger, io: Io): Promi
   const agent = await createAgent({
     backends: createBackends({
       ...(args.workers ? { workers: args.workers } : {}),
+      ...(args.intraOpThreads ? { intraOpThreads: args.intraOpThreads } : {}),
       ...(args.executionProviders?.length ? { executionProviders: args.executionProviders } : {}),
     }),
     listen: args.listen,
