@@ -65,4 +65,3 @@ export {
   errorFromStatus,
   statusFromError,
 } from './ttrpc.js';
-export { writeFrame } from './write-frame.js';
