@@ -201,6 +201,35 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     assert.equal(missing.reason, 'NO_MODEL_DIRECTORY');
   });
 
+  it('holds every per-tenant count to its limit with RESOURCE_EXHAUSTED', async (t) => {
+    const dir = await tempDir(t);
+    const address = `unix://${join(dir, 'a.sock')}`;
+    await startAgent(t, {
+      listen: [address],
+      limits: { maxSessionsPerTenant: 2, maxModelsPerTenant: 2, maxTensorsPerCall: 5, maxInflightPerConnection: 2 },
+    });
+    const c = client(t, { address });
+    const [s1] = [await c.createSession(), await c.createSession()];
+    const sessions = await rejection(c.createSession());
+    assert.equal(sessions.reason, 'TOO_MANY_SESSIONS');
+    assert.equal(sessions.code, Code.RESOURCE_EXHAUSTED);
+    const { modelId } = await c.registerModel(s1 as number, { bytes: mixedModel() });
+    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: slowModel(30) });
+    const models = await rejection(c.registerModel(s1 as number, { bytes: mixedModel() }));
+    assert.equal(models.reason, 'TOO_MANY_MODELS');
+    const tensors = await rejection(c.infer(modelId, { ...mixedInputs(1), extra: tensor('uint8', [1], [1]) }));
+    assert.equal(tensors.reason, 'TOO_MANY_TENSORS');
+    assert.equal(tensors.code, Code.RESOURCE_EXHAUSTED);
+    const x = tensor('float32', [256, 256], new Float32Array(256 * 256));
+    const calls = [1, 2, 3].map(() =>
+      c.infer(slow, { x }).then(
+        () => 'ok',
+        (e) => e.reason as string,
+      ),
+    );
+    assert.deepEqual((await Promise.all(calls)).sort(), ['TOO_MANY_INFLIGHT', 'ok', 'ok']);
+  });
+
   it('survives garbage bytes: that connection closes, other tenants carry on', async (t) => {
     const dir = await tempDir(t);
     const agent = await startAgent(t, {
