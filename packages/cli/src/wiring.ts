@@ -4,7 +4,8 @@ import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { type Client, createClient } from '@ferry/client';
 import type { Backend } from '@ferry/core';
-import { type Connector, createDuplexPair, parseAddress } from '@ferry/transport';
+import { type Connector, type ConnectorMap, createDuplexPair, parseAddress } from '@ferry/transport';
+import { createVsockConnector, vsockAvailable } from '@ferry/vsock';
 
 export interface BackendChoice {
   /** ONNX Runtime threads per run; default: all cores but one, which stays with the agent's event loop. */
@@ -52,7 +53,7 @@ export interface ClientHandle {
 /** A client for `address`; `local:` runs an in-process agent with the ONNX Runtime backend. */
 export function connectClient(address: string, options: { modelDir?: string } & BackendChoice = {}): ClientHandle {
   if (parseAddress(address).scheme !== 'local') {
-    const client = createClient({ address });
+    const client = createClient({ address, connectors: guestConnectors() });
     return { client, close: () => client.close() };
   }
   const local = createLocalConnector({
@@ -67,4 +68,9 @@ export function connectClient(address: string, options: { modelDir?: string } & 
       await local.close();
     },
   };
+}
+
+/** Connectors a guest needs beyond unix and tcp: AF_VSOCK, when @ferry/vsock's addon is built. */
+export function guestConnectors(): ConnectorMap {
+  return vsockAvailable().ok ? { vsock: createVsockConnector() } : {};
 }

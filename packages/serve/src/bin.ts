@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { createClient } from '@ferry/client';
+import type { Connector } from '@ferry/transport';
 import { createServe } from './create-serve.js';
 
 const USAGE = `Usage: ferry-serve [--address <agent>] [--port 8080] [--host 0.0.0.0] [--model <name> …]
@@ -20,6 +21,16 @@ function positive(value: string | undefined, name: string): number | undefined {
     throw new RangeError(`--${name} must be a positive integer, got "${value}"`);
   }
   return n;
+}
+
+/** AF_VSOCK from @ferry/vsock when it is installed and built (inside a microVM); unix and tcp work without it. */
+async function vsockConnector(): Promise<Connector | undefined> {
+  try {
+    const { createVsockConnector, vsockAvailable } = await import('@ferry/vsock');
+    return vsockAvailable().ok ? createVsockConnector() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function run(argv: readonly string[]): Promise<number> {
@@ -59,7 +70,11 @@ async function run(argv: readonly string[]): Promise<number> {
 
   // Listen for the stop signals before anything starts, so one that arrives during startup still stops gracefully.
   const stop = Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
-  const client = createClient(values.address === undefined ? {} : { address: values.address });
+  const vsock = await vsockConnector();
+  const client = createClient({
+    ...(values.address === undefined ? {} : { address: values.address }),
+    ...(vsock ? { connectors: { vsock } } : {}),
+  });
   try {
     const serve = await createServe({
       client,

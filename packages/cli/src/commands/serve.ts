@@ -2,6 +2,7 @@ import { createClient } from '@ferry/client';
 import { createServe } from '@ferry/serve';
 import type { Logger } from 'pino';
 import type { Io } from '../io.js';
+import { guestConnectors } from '../wiring.js';
 
 export interface ServeArgs {
   readonly address: string;
@@ -13,7 +14,7 @@ export interface ServeArgs {
 
 /** `ferry serve`: the microVM function, until `stop` resolves; prints a `listening` line with its URL. */
 export async function runServe(args: ServeArgs, logger: Logger, io: Io, stop: Promise<unknown>): Promise<number> {
-  const client = createClient({ address: args.address });
+  const client = createClient({ address: args.address, connectors: guestConnectors() });
   const serve = await createServe({
     client,
     ...(args.models?.length ? { models: args.models } : {}),

@@ -1,0 +1,1 @@
+export { createVsockConnector, vsockAvailable } from './create-vsock-connector.js';
