@@ -29,7 +29,9 @@ export interface WireError {
 
 export type ToVisionWorker =
   | ({ readonly type: 'op'; readonly id: number } & { readonly request: OpRequest; readonly limits: ImageLimits })
-  | { readonly type: 'ran'; readonly runId: number; readonly output?: Tensor; readonly error?: WireError };
+  | { readonly type: 'ran'; readonly runId: number; readonly output?: Tensor; readonly error?: WireError }
+  /** Test hook: the worker exits at once, as a crash would. */
+  | { readonly type: 'crash' };
 
 export type FromVisionWorker =
   | {

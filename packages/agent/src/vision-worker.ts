@@ -39,7 +39,8 @@ async function perform(id: number, request: OpRequest, limits: ImageLimits): Pro
   const imageLimits = { maxBytes: limits.maxImageBytes, maxPixels: limits.maxImagePixels };
   switch (request.op) {
     case 'classify': {
-      const { config, labels } = request.model;
+      const { config } = request.model;
+      const labels = request.model.labels ?? config.labels;
       if (!config.preprocess) {
         throw new FerryError(Code.FAILED_PRECONDITION, 'The model has no preprocess section', {
           reason: 'MODEL_CONFIG_INVALID',
@@ -92,6 +93,7 @@ async function perform(id: number, request: OpRequest, limits: ImageLimits): Pro
 }
 
 port.on('message', (message: ToVisionWorker) => {
+  if (message.type === 'crash') process.exit(70);
   if (message.type === 'ran') {
     const run = runs.get(message.runId);
     if (!run) return;

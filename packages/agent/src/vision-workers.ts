@@ -74,6 +74,20 @@ export class VisionWorkers {
     });
   }
 
+  /** Ops in flight, per worker. */
+  get inflight(): number[] {
+    return this.#slots.map((s) => s.ops.size);
+  }
+
+  /** Test hook: makes worker `index` exit as a crash would; resolves once it is gone. */
+  async crash(index: number): Promise<void> {
+    const worker = this.#slots[index]?.worker;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.postMessage({ type: 'crash' } satisfies ToVisionWorker);
+    await exited;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(
