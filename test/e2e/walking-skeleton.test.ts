@@ -230,6 +230,38 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     assert.deepEqual((await Promise.all(calls)).sort(), ['TOO_MANY_INFLIGHT', 'ok', 'ok']);
   });
 
+  it('holds a tenant to its in-flight total across connections and to its call rate', async (t) => {
+    const dir = await tempDir(t);
+    const address = `unix://${join(dir, 'a.sock')}`;
+    await startAgent(t, { listen: [address], limits: { maxInflightPerTenant: 2 } });
+    const [a, b] = [client(t, { address }), client(t, { address })];
+    assert.ok(a && b);
+    const { modelId } = await a.registerModel(await a.createSession(), { bytes: slowModel(40) });
+    const { modelId: onB } = await b.registerModel(await b.createSession(), { bytes: slowModel(40) });
+    const x = tensor('float32', [256, 256], new Float32Array(256 * 256));
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e) => e.reason as string,
+      );
+    const results = await Promise.all([
+      outcome(a.infer(modelId, { x })),
+      outcome(a.infer(modelId, { x })),
+      outcome(b.infer(onB, { x })),
+      outcome(b.infer(onB, { x })),
+    ]);
+    assert.equal(results.filter((r) => r === 'ok').length, 2, results.join());
+    assert.equal(results.filter((r) => r === 'TENANT_INFLIGHT_LIMIT').length, 2, results.join());
+
+    const limited = `unix://${join(dir, 'b.sock')}`;
+    await startAgent(t, { listen: [limited], limits: { maxCallsPerSecondPerTenant: 5 } });
+    const c = client(t, { address: limited });
+    const noops: string[] = [];
+    for (let i = 0; i < 12; i++) noops.push(await outcome(c.noop(new Uint8Array([i]))));
+    assert.ok(noops.filter((r) => r === 'ok').length >= 5, noops.join());
+    assert.ok(noops.includes('RATE_LIMITED'), noops.join());
+  });
+
   it('survives garbage bytes: that connection closes, other tenants carry on', async (t) => {
     const dir = await tempDir(t);
     const agent = await startAgent(t, {

@@ -8,6 +8,10 @@ export interface AgentLimits {
   readonly maxConnectionsPerTenant: number;
   /** Calls in flight on one connection. */
   readonly maxInflightPerConnection: number;
+  /** Calls in flight across all of one tenant's connections. */
+  readonly maxInflightPerTenant: number;
+  /** Calls one tenant may start per second (a token bucket: bursts up to the same number). */
+  readonly maxCallsPerSecondPerTenant: number;
   readonly maxSessionsPerTenant: number;
   readonly maxModelsPerTenant: number;
   /** Named tensors in one Infer request. */
@@ -34,6 +38,8 @@ export const DEFAULT_LIMITS: AgentLimits = {
   maxFrameBytes: DEFAULT_AGENT_MAX_FRAME_BYTES,
   maxConnectionsPerTenant: 64,
   maxInflightPerConnection: 64,
+  maxInflightPerTenant: 256,
+  maxCallsPerSecondPerTenant: 50_000,
   maxSessionsPerTenant: 64,
   maxModelsPerTenant: 32,
   maxTensorsPerCall: 64,

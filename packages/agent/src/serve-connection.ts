@@ -73,7 +73,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   };
 
   const finish = (streamId: number) => {
-    inflight.delete(streamId);
+    if (inflight.delete(streamId)) tenant.endCall();
     if (draining && inflight.size === 0) onDrained?.();
   };
 
@@ -111,6 +111,11 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     }
     if (inflight.has(streamId)) {
       abandon(streamId, new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`));
+      return;
+    }
+    const refusal = tenant.admitCall();
+    if (refusal) {
+      sendError(streamId, refusal);
       return;
     }
     // Creating an AbortSignal costs more than a whole Noop: only calls that wait on one get it.

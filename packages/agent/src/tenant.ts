@@ -29,11 +29,51 @@ export class Tenant {
   #nextSessionId = 1;
   #nextModelId = 1;
   connections = 0;
+  /** Calls in flight across all of the tenant's connections. */
+  #inflight = 0;
+  /** Token bucket of calls: `maxCallsPerSecondPerTenant` per second, bursts up to the same. */
+  #tokens: number;
+  #refilledAt = performance.now();
 
   constructor(name: string, limits: AgentLimits, cache: ModelCache) {
     this.name = name;
     this.#limits = limits;
     this.#cache = cache;
+    this.#tokens = limits.maxCallsPerSecondPerTenant;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Admits one more call, or says why not (RESOURCE_EXHAUSTED); an admitted call ends with {@link endCall}. */
+  admitCall(): FerryError | undefined {
+    const limits = this.#limits;
+    if (this.#inflight >= limits.maxInflightPerTenant) {
+      return new FerryError(
+        Code.RESOURCE_EXHAUSTED,
+        `Tenant "${this.name}" already has ${this.#inflight} calls in flight (limit ${limits.maxInflightPerTenant})`,
+        { reason: 'TENANT_INFLIGHT_LIMIT' },
+      );
+    }
+    const now = performance.now();
+    const rate = limits.maxCallsPerSecondPerTenant;
+    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#refilledAt) / 1000) * rate);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) {
+      return new FerryError(
+        Code.RESOURCE_EXHAUSTED,
+        `Tenant "${this.name}" is over its rate of ${rate} calls per second`,
+        { reason: 'RATE_LIMITED' },
+      );
+    }
+    this.#tokens -= 1;
+    this.#inflight++;
+    return undefined;
+  }
+
+  endCall(): void {
+    this.#inflight = Math.max(0, this.#inflight - 1);
   }
 
   get sessionCount(): number {
