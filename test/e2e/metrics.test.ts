@@ -201,6 +201,9 @@ describe('agent admin server: /metrics, /healthz, /readyz, /api/status', () => {
     assert.equal(sum(prom, 'ferry_backend_worker_restarts_total'), 0);
     assert.equal(prom.types.get('ferry_backend_worker_restarts_total'), 'counter');
     assert.equal(prom.types.get('ferry_inference_batch_size'), 'histogram');
+    assert.equal(sum(prom, 'ferry_inference_batch_size_count', { tenant: 'sbx-beta' }), INFERS);
+    assert.equal(prom.types.get('ferry_inference_queue_duration_seconds'), 'histogram');
+    assert.equal(sum(prom, 'ferry_inference_queue_duration_seconds_count', { tenant: 'sbx-beta' }), INFERS);
     assert.ok(sum(prom, 'process_cpu_user_seconds_total') > 0, 'default process metrics');
     assert.ok(sum(prom, 'nodejs_heap_size_used_bytes') > 0);
 

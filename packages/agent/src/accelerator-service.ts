@@ -11,10 +11,12 @@ import {
   tensorMapToWire,
   type ModelInfo as WireModelInfo,
 } from '@ferry/protocol';
+import { batchPolicy } from './batch-policy.js';
 import type { AgentLimits } from './limits.js';
 import type { ModelCache } from './model-cache.js';
 import { type ModelDirectory, sha256Hex } from './model-directory.js';
 import type { ModelRepository, RepositoryModelInfo } from './model-repository.js';
+import type { BatchPolicy } from './model-scheduler.js';
 import type { Tenant, TenantModel } from './tenant.js';
 import type { OpReport, VisionOps } from './vision-ops.js';
 
@@ -37,6 +39,8 @@ export interface AgentServices {
   readonly modelDirectory: ModelDirectory | undefined;
   readonly repository: ModelRepository;
   readonly ops: VisionOps;
+  /** Batching of repository models whose ferry.json says nothing (`false`: off). */
+  readonly batching: BatchPolicy | false;
 }
 
 export interface MethodHandler {
@@ -126,6 +130,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     let name: string;
     let bytes: Uint8Array;
     let sha256: string;
+    let batching: BatchPolicy | undefined;
     switch (input.source.case) {
       case 'modelBytes':
         bytes = input.source.value;
@@ -135,6 +140,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
       case 'name': {
         name = input.source.value;
         ({ bytes, sha256 } = await services.repository.read(name));
+        batching = batchPolicy((await services.repository.describe(name)).config, services.batching);
         break;
       }
       default:
@@ -144,7 +150,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     }
     signal.throwIfAborted();
     const { model: cached, reused } = await services.cache.acquire(sha256, bytes, backend, name);
-    const model = await tenant.addModel(input.sessionId, name, cached);
+    const model = await tenant.addModel(input.sessionId, name, cached, { batching });
     return { model: modelInfo(model), reused };
   }),
 
@@ -163,6 +169,8 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     const outputs = await services.ops.run(model.cached, inputs, {
       signal,
       report,
+      tenant: tenant.name,
+      ...(model.batching ? { batching: model.batching } : {}),
       ...(input.outputNames.length > 0 ? { outputNames: input.outputNames } : {}),
     });
     return { outputs: tensorMapToWire(outputs) };
@@ -186,20 +194,28 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     return {};
   }),
 
-  handler(m.classify, async (input, { services, signal, report }) => ({
-    results: await services.ops.classify(input.image, { model: input.model, topK: input.topK, signal, report }),
+  handler(m.classify, async (input, { tenant, services, signal, report }) => ({
+    results: await services.ops.classify(input.image, {
+      model: input.model,
+      topK: input.topK,
+      signal,
+      report,
+      tenant: tenant.name,
+    }),
   })),
 
-  handler(m.detect, async (input, { services, signal, report }) => ({
-    detections: (await services.ops.detect(input.image, { model: input.model, signal, report })).map((box) => ({
+  handler(m.detect, async (input, { tenant, services, signal, report }) => ({
+    detections: (
+      await services.ops.detect(input.image, { model: input.model, signal, report, tenant: tenant.name })
+    ).map((box) => ({
       box: box.points.map(({ x, y }) => ({ x, y })),
       score: box.score,
       label: 'text',
     })),
   })),
 
-  handler(m.ocr, async (input, { services, signal, report }) => ({
-    lines: (await services.ops.ocr(input.image, { signal, report })).lines.map((line) => ({
+  handler(m.ocr, async (input, { tenant, services, signal, report }) => ({
+    lines: (await services.ops.ocr(input.image, { signal, report, tenant: tenant.name })).lines.map((line) => ({
       text: line.text,
       score: line.score,
       box: line.box.map(({ x, y }) => ({ x, y })),

@@ -4,11 +4,12 @@ import type { Backend } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
+import { checkBatchPolicy, DEFAULT_BATCHING } from './batch-policy.js';
 import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
 import { ModelDirectory } from './model-directory.js';
 import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
-import { ModelScheduler } from './model-scheduler.js';
+import { type BatchPolicy, ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
 import { AGENT_VERSION } from './version.js';
@@ -33,6 +34,14 @@ export interface AgentOptions {
   readonly builtinModels?: boolean;
   /** Warm each model up with a run on zeros when it loads (default true). */
   readonly warmUp?: boolean;
+  /**
+   * Dynamic batching across tenants for repository models whose ferry.json does not set `batching`
+   * (default {@link DEFAULT_BATCHING}; `false`: only models whose ferry.json turns it on). Models
+   * uploaded by guests are never batched across tenants.
+   */
+  readonly batching?: BatchPolicy | false;
+  /** Each tenant's share of a busy model: runs per round-robin turn (default 1). */
+  readonly tenantWeights?: Readonly<Record<string, number>>;
 }
 
 export interface ListenerInfo {
@@ -99,7 +108,19 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     budgetBytes: limits.modelCacheBytes,
     ...(options.warmUp === false ? {} : { onLoaded: warmUp }),
   });
-  const scheduler = new ModelScheduler({ concurrency: limits.modelConcurrency, maxQueue: limits.maxQueuePerModel });
+  const batching = options.batching ?? DEFAULT_BATCHING;
+  checkBatchPolicy(batching);
+  const weights = new Map(Object.entries(options.tenantWeights ?? {}));
+  for (const [name, weight] of weights) {
+    if (!Number.isSafeInteger(weight) || weight < 1 || weight > 1000) {
+      throw new RangeError(`tenantWeights["${name}"] must be an integer in [1, 1000]`);
+    }
+  }
+  const scheduler = new ModelScheduler({
+    concurrency: limits.modelConcurrency,
+    maxQueue: limits.maxQueuePerModel,
+    weightOf: (tenant) => weights.get(tenant) ?? 1,
+  });
   const modelDirectory = options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined;
   const repository = new ModelRepository({
     directory: modelDirectory,
@@ -118,7 +139,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     modelDirectory,
     repository,
-    ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers }),
+    ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers, batching }),
+    batching,
   };
   const handlers = new Map<string, MethodHandler>(
     acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),

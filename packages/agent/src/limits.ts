@@ -24,7 +24,7 @@ export interface AgentLimits {
   readonly modelCacheBytes: number;
   /** Runs of one model at once; more wait in its queue. */
   readonly modelConcurrency: number;
-  /** Runs waiting for one model before further ones fail with RESOURCE_EXHAUSTED. */
+  /** Runs one tenant may have waiting for one model before further ones fail with RESOURCE_EXHAUSTED. */
   readonly maxQueuePerModel: number;
   /** Largest encoded image a vision op accepts. */
   readonly maxImageBytes: number;

@@ -1,12 +1,15 @@
 import { Code, FerryError } from '@ferry/core';
 import type { AgentLimits } from './limits.js';
 import type { CachedModel, ModelCache } from './model-cache.js';
+import type { BatchPolicy } from './model-scheduler.js';
 
 export interface TenantModel {
   readonly id: number;
   readonly sessionId: number;
   readonly name: string;
   readonly cached: CachedModel;
+  /** Set for repository models that batch across tenants; guest-uploaded bytes never do. */
+  readonly batching?: BatchPolicy;
 }
 
 interface Session {
@@ -117,7 +120,12 @@ export class Tenant {
   }
 
   /** Adds a loaded model to a session; if the session went away meanwhile, the model is released. */
-  async addModel(sessionId: number, name: string, cached: CachedModel): Promise<TenantModel> {
+  async addModel(
+    sessionId: number,
+    name: string,
+    cached: CachedModel,
+    options: { readonly batching?: BatchPolicy | undefined } = {},
+  ): Promise<TenantModel> {
     const session = this.#sessions.get(sessionId);
     if (!session) {
       await this.#cache.release(cached);
@@ -125,7 +133,13 @@ export class Tenant {
     }
     const id = nextFree(this.#models, this.#nextModelId);
     this.#nextModelId = id + 1;
-    const model: TenantModel = { id, sessionId, name, cached };
+    const model: TenantModel = {
+      id,
+      sessionId,
+      name,
+      cached,
+      ...(options.batching ? { batching: options.batching } : {}),
+    };
     this.#models.set(id, model);
     session.models.add(id);
     return model;

@@ -1,9 +1,10 @@
 import type { NumericTensor, RunOptions, Tensor, TensorMap } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Classification, ModelTask, type OcrResult, type TextBox } from '@ferry/vision';
+import { batchPolicy } from './batch-policy.js';
 import type { ModelCache } from './model-cache.js';
 import type { LoadedModel, ModelRepository } from './model-repository.js';
-import type { ModelScheduler } from './model-scheduler.js';
+import type { BatchPolicy, ModelScheduler } from './model-scheduler.js';
 import type { OpModel, OpRequest, Role } from './vision-messages.js';
 import type { VisionWorkers } from './vision-workers.js';
 
@@ -26,33 +27,49 @@ export class VisionOps {
   readonly #cache: ModelCache;
   readonly #scheduler: ModelScheduler;
   readonly #workers: VisionWorkers;
+  readonly #batching: BatchPolicy | false;
 
   constructor(options: {
     readonly repository: ModelRepository;
     readonly cache: ModelCache;
     readonly scheduler: ModelScheduler;
     readonly workers: VisionWorkers;
+    /** Batching of repository models whose ferry.json says nothing (`false`: off). */
+    readonly batching: BatchPolicy | false;
   }) {
     this.#repository = options.repository;
     this.#cache = options.cache;
     this.#scheduler = options.scheduler;
     this.#workers = options.workers;
+    this.#batching = options.batching;
   }
 
-  /** Runs a loaded model under the per-model scheduler, holding it so eviction waits. */
+  /**
+   * Runs a loaded model under the per-model scheduler (in `tenant`'s queue, batched with other
+   * requests when `batching` is given), holding it so eviction waits.
+   */
   async run(
     cached: LoadedModel['cached'],
     inputs: TensorMap,
-    options: RunOptions & { readonly report?: OpReport },
+    options: RunOptions & {
+      readonly report?: OpReport;
+      readonly tenant?: string;
+      readonly batching?: BatchPolicy;
+    },
   ): Promise<TensorMap> {
     this.#cache.retain(cached);
     try {
-      const { value, timing } = await this.#scheduler.run(cached.key, () => cached.model.run(inputs, options), {
+      const { value, timing } = await this.#scheduler.infer(cached.key, cached.model, inputs, {
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+        ...(options.outputNames ? { outputNames: options.outputNames } : {}),
+        ...(options.batching ? { batching: options.batching } : {}),
       });
-      if (options.report) {
-        options.report.queueMs = (options.report.queueMs ?? 0) + timing.queueMs;
-        options.report.computeMs = (options.report.computeMs ?? 0) + timing.computeMs;
+      const report = options.report;
+      if (report) {
+        report.queueMs = (report.queueMs ?? 0) + timing.queueMs;
+        report.computeMs = (report.computeMs ?? 0) + timing.computeMs;
+        report.batchSize = Math.max(report.batchSize ?? 0, timing.batchSize);
       }
       return value;
     } finally {
@@ -62,7 +79,7 @@ export class VisionOps {
 
   async classify(
     image: Uint8Array,
-    options: { model: string; topK: number; signal: AbortSignal; report: OpReport },
+    options: { model: string; topK: number; signal: AbortSignal; report: OpReport; tenant: string },
   ): Promise<Classification[]> {
     const model = await this.#loadFor(options.model, [ModelTask.classify], 'Classify');
     if (!model.config.preprocess) throw taskError(model.name, 'has no preprocess section in its ferry.json');
@@ -73,14 +90,14 @@ export class VisionOps {
 
   async detect(
     image: Uint8Array,
-    options: { model: string; signal: AbortSignal; report: OpReport },
+    options: { model: string; signal: AbortSignal; report: OpReport; tenant: string },
   ): Promise<TextBox[]> {
     const det = await this.#loadFor(options.model || BUILTIN_OCR.det, [ModelTask.ocrDet], 'Detect');
     options.report.model = det.name;
     return (await this.#onWorker({ op: 'detect', image, det: opModel(det) }, { det }, options)) as TextBox[];
   }
 
-  async ocr(image: Uint8Array, options: { signal: AbortSignal; report: OpReport }): Promise<OcrResult> {
+  async ocr(image: Uint8Array, options: { signal: AbortSignal; report: OpReport; tenant: string }): Promise<OcrResult> {
     const [det, cls, rec] = await Promise.all([
       this.#loadFor(BUILTIN_OCR.det, [ModelTask.ocrDet], 'Ocr'),
       this.#loadFor(BUILTIN_OCR.cls, [ModelTask.ocrCls], 'Ocr'),
@@ -99,18 +116,18 @@ export class VisionOps {
   #onWorker(
     request: OpRequest,
     models: Partial<Record<Role, LoadedModel>>,
-    options: { signal: AbortSignal; report: OpReport },
+    options: { signal: AbortSignal; report: OpReport; tenant: string },
   ): Promise<unknown> {
-    const { signal, report } = options;
+    const { signal, report, tenant } = options;
     const runFor = async (role: Role, input: NumericTensor): Promise<Tensor> => {
       const loaded = models[role];
       if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`);
-      report.batchSize = Math.max(report.batchSize ?? 0, input.shape[0] ?? 1);
       const { inputName, outputName } = names(loaded);
+      const batching = batchPolicy(loaded.config, this.#batching);
       const outputs = await this.run(
         loaded.cached,
         { [inputName]: input },
-        { signal, outputNames: [outputName], report },
+        { signal, outputNames: [outputName], report, tenant, ...(batching ? { batching } : {}) },
       );
       const output = outputs[outputName];
       if (!output) throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`);

@@ -11,6 +11,7 @@ export type { FromBackendModelOptions, TensorRunner, TensorRunnerOptions } from 
 export { fromBackendModel } from './from-backend-model.js';
 export type { Point, Quad } from './min-area-rect.js';
 export type {
+  BatchingConfig,
   ChannelOrder,
   Layout,
   ModelConfig,

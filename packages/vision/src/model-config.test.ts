@@ -83,6 +83,21 @@ describe('parseModelConfig()', () => {
     const config = parseModelConfig({});
     assert.equal(config.task, 'generic');
     assert.equal(config.preprocess, undefined);
+    assert.equal(config.batching, undefined, 'no batching field: the agent default applies');
+  });
+
+  it('reads batching as false, true, or an object of overrides', () => {
+    assert.deepEqual(parseModelConfig({ batching: false }).batching, { enabled: false });
+    assert.deepEqual(parseModelConfig({ batching: true }).batching, { enabled: true });
+    assert.deepEqual(parseModelConfig({ batching: { maxBatch: 16, maxQueueDelayUs: 500 } }).batching, {
+      enabled: true,
+      maxBatch: 16,
+      maxQueueDelayUs: 500,
+    });
+    assert.deepEqual(parseModelConfig({ batching: { maxQueueDelayUs: 0 } }).batching, {
+      enabled: true,
+      maxQueueDelayUs: 0,
+    });
   });
 
   it('throws FAILED_PRECONDITION MODEL_CONFIG_INVALID naming the field and the source', () => {
@@ -112,6 +127,10 @@ describe('parseModelConfig()', () => {
       [{ labels: ['a', 1] }, 'labels must be a list of strings'],
       [{ input: '' }, 'input must be a non-empty tensor name'],
       [{ extra: true }, 'unknown field "extra"'],
+      [{ batching: 'yes' }, 'batching (false, true or an object) must be an object'],
+      [{ batching: { maxBatch: 0 } }, 'batching.maxBatch must be an integer in [1, 1024]'],
+      [{ batching: { maxQueueDelayUs: -1 } }, 'batching.maxQueueDelayUs must be an integer'],
+      [{ batching: { size: 4 } }, 'unknown field "batching.size"'],
     ];
     for (const [json, field] of cases) {
       assert.throws(() => parseModelConfig(json, { source: 'm/ferry.json' }), invalid(field), JSON.stringify(json));

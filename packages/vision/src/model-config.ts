@@ -74,6 +74,20 @@ export interface PostprocessConfig {
   readonly spaceChar: boolean;
 }
 
+/**
+ * Dynamic batching of a model's runs across requests and tenants (`"batching"` in ferry.json): `false`
+ * turns it off; an object turns it on, its fields overriding the agent's defaults. Only for models
+ * whose outputs are computed row by row from the inputs' rows (every vision model is): a model that
+ * mixed rows would mix tenants' data.
+ */
+export interface BatchingConfig {
+  readonly enabled: boolean;
+  /** Most rows in one run. */
+  readonly maxBatch?: number;
+  /** How long a request may wait for a batch to fill, in microseconds. */
+  readonly maxQueueDelayUs?: number;
+}
+
 export interface ModelConfig {
   readonly task: ModelTask;
   /** A labels (or, for ocr-rec, dictionary) file beside the model, one entry a line. */
@@ -87,6 +101,8 @@ export interface ModelConfig {
   /** Absent for `generic` models without a `preprocess` section. */
   readonly preprocess?: PreprocessConfig;
   readonly postprocess: PostprocessConfig;
+  /** Absent: the agent's default. */
+  readonly batching?: BatchingConfig;
 }
 
 export interface ParseModelConfigOptions {
@@ -116,7 +132,8 @@ function post(values: Partial<PostprocessConfig>): PostprocessConfig {
   };
 }
 
-const topKeys = ['task', 'labels', 'input', 'output', 'preprocess', 'postprocess'];
+const topKeys = ['task', 'labels', 'input', 'output', 'preprocess', 'postprocess', 'batching'];
+const batchingKeys = ['maxBatch', 'maxQueueDelayUs'];
 const preKeys = [
   'width',
   'height',
@@ -168,6 +185,7 @@ export function parseModelConfig(json: unknown, options: ParseModelConfigOptions
     output?: string;
     preprocess?: PreprocessConfig;
     postprocess: PostprocessConfig;
+    batching?: BatchingConfig;
   } = { task, postprocess: parsePostprocess(root.postprocess, task, fail) };
 
   if (typeof root.labels === 'string') {
@@ -189,6 +207,7 @@ export function parseModelConfig(json: unknown, options: ParseModelConfigOptions
   }
   if (root.preprocess !== undefined) config.preprocess = parsePreprocess(root.preprocess, fail);
   else if (task !== ModelTask.generic) throw fail(`a ${task} model needs a preprocess section`);
+  if (root.batching !== undefined) config.batching = parseBatching(root.batching, fail);
   return config;
 }
 
@@ -234,6 +253,19 @@ function parsePreprocess(value: unknown, fail: Fail): PreprocessConfig {
     layout: oneOf(pre.layout, 'preprocess.layout', ['NCHW', 'NHWC'] as const, fail),
     channels: oneOf(pre.channels, 'preprocess.channels', ['RGB', 'BGR'] as const, fail),
     dtype: oneOf(pre.dtype, 'preprocess.dtype', ['float32'] as const, fail),
+  };
+}
+
+function parseBatching(value: unknown, fail: Fail): BatchingConfig {
+  if (value === false || value === true) return { enabled: value };
+  const b = record(value, 'batching (false, true or an object)', fail);
+  checkKeys(b, batchingKeys, 'batching.', fail);
+  return {
+    enabled: true,
+    ...(b.maxBatch === undefined ? {} : { maxBatch: integer(b.maxBatch, 'batching.maxBatch', 1, 1024, 1, fail) }),
+    ...(b.maxQueueDelayUs === undefined
+      ? {}
+      : { maxQueueDelayUs: integer(b.maxQueueDelayUs, 'batching.maxQueueDelayUs', 0, 1_000_000, 0, fail) }),
   };
 }
 

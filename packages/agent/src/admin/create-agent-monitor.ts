@@ -54,6 +54,8 @@ export interface CallSeries {
   readonly duration: HistogramCounts;
   /** Batch sizes the successful inferences ran in, when the agent reported them. */
   readonly batch: HistogramCounts | undefined;
+  /** Time the successful inferences waited in the model queue (and for a batch), in seconds. */
+  readonly queue: HistogramCounts | undefined;
 }
 
 export interface TenantView {
@@ -205,6 +207,7 @@ interface MutableSeries {
   computeUs: number;
   readonly duration: HistogramCounts;
   batch: HistogramCounts | undefined;
+  queue: HistogramCounts | undefined;
   lastSeen: number;
 }
 
@@ -389,6 +392,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
         computeUs: 0,
         duration: createHistogramCounts(REQUEST_DURATION_BUCKETS_S),
         batch: undefined,
+        queue: undefined,
         lastSeen: at,
       };
       tenant.series.set(key, series);
@@ -437,7 +441,11 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     series.inferences++;
     series.requestUs += durationMs * 1000;
     const queueMs = finite(event.queueMs);
-    if (queueMs !== undefined) series.queueUs += queueMs * 1000;
+    if (queueMs !== undefined) {
+      series.queueUs += queueMs * 1000;
+      series.queue ??= createHistogramCounts(REQUEST_DURATION_BUCKETS_S);
+      series.queue.observe(queueMs / 1000);
+    }
     const computeMs = finite(event.computeMs);
     if (computeMs !== undefined) series.computeUs += computeMs * 1000;
     const batchSize = finite(event.batchSize);

@@ -169,7 +169,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   });
   define(registry, {
     name: 'ferry_inference_batch_size',
-    help: 'Batch size successful inference calls ran in, per tenant and model (when the agent reports it).',
+    help: 'Rows in the run each successful inference call ran in (batched with other requests or not), per tenant and model.',
     type: 'histogram',
     collect: () =>
       [...monitor.tenants()].flatMap((tenant) =>
@@ -180,6 +180,23 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
             (s) => s.batch,
           ),
         ].flatMap(([model, h]) => histogramSamples('ferry_inference_batch_size', { tenant: tenant.name, model }, h)),
+      ),
+  });
+  define(registry, {
+    name: 'ferry_inference_queue_duration_seconds',
+    help: 'Time successful inference calls waited in the model queue (and for a batch to fill), per tenant and model.',
+    type: 'histogram',
+    collect: () =>
+      [...monitor.tenants()].flatMap((tenant) =>
+        [
+          ...sumByKey(
+            tenant.series,
+            (s) => s.model,
+            (s) => s.queue,
+          ),
+        ].flatMap(([model, h]) =>
+          histogramSamples('ferry_inference_queue_duration_seconds', { tenant: tenant.name, model }, h),
+        ),
       ),
   });
   define(registry, {
