@@ -208,7 +208,8 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
       listen: [address],
       limits: { maxSessionsPerTenant: 2, maxModelsPerTenant: 2, maxTensorsPerCall: 5, maxInflightPerConnection: 2 },
     });
-    const c = client(t, { address });
+    // No local queue: the agent's own refusal comes through (a queueing client would hold the third call).
+    const c = client(t, { address, maxQueuedCalls: 0 });
     const [s1] = [await c.createSession(), await c.createSession()];
     const sessions = await rejection(c.createSession());
     assert.equal(sessions.reason, 'TOO_MANY_SESSIONS');

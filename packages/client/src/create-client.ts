@@ -24,8 +24,17 @@ export interface ClientOptions {
   readonly connectors?: ConnectorMap;
   /** Largest frame this client sends or accepts. Default 64 MiB. */
   readonly maxFrameBytes?: number;
-  /** Calls in flight on the connection before new calls fail with RESOURCE_EXHAUSTED. Default 1024. */
+  /**
+   * Calls sent on the connection and not yet answered, at most (default 1024); the agent's own
+   * per-connection limit, learned from `ServerInfo`, caps it. Further calls wait in a local queue.
+   */
   readonly maxInflight?: number;
+  /**
+   * Calls waiting in the local queue for the window, at most (default 4096); beyond it calls fail
+   * RESOURCE_EXHAUSTED `CLIENT_QUEUE_FULL`. 0: no queue, calls beyond the window fail `TOO_MANY_INFLIGHT`.
+   * A queued call keeps its deadline and signal, and is never sent if either ends it first.
+   */
+  readonly maxQueuedCalls?: number;
   /** Deadline for establishing the connection. Default 10 s. */
   readonly connectTimeoutMs?: number;
 }
@@ -40,10 +49,12 @@ export function createClient(options: ClientOptions = {}): Client {
   const address = formatAddress(parseAddress(options.address ?? defaultAddress()));
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_CLIENT_MAX_FRAME_BYTES;
   const maxInflight = options.maxInflight ?? 1024;
+  const maxQueued = options.maxQueuedCalls ?? 4096;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1024)
     throw new RangeError('maxFrameBytes must be ≥ 1024');
   if (!Number.isSafeInteger(maxInflight) || maxInflight < 1) throw new RangeError('maxInflight must be ≥ 1');
+  if (!Number.isSafeInteger(maxQueued) || maxQueued < 0) throw new RangeError('maxQueuedCalls must be ≥ 0');
 
   let connection: Promise<TtrpcConnection> | undefined;
   /** The open connection, once `connection` has resolved: calls then skip an await. */
@@ -62,9 +73,26 @@ export function createClient(options: ClientOptions = {}): Client {
           address,
           maxFrameBytes,
           maxInflight,
+          maxQueued,
           onClose: () => {
             if (connection === current) connection = undefined;
             if (open === conn) open = undefined;
+          },
+          // Calls have begun to wait: ask the agent how many it takes at once on one connection.
+          onFirstQueued: () => {
+            conn
+              .call({
+                service: SERVICE,
+                method: Accelerator.method.serverInfo.name,
+                body: toEncodable(Accelerator.method.serverInfo.input, {}),
+                bypassWindow: true,
+              })
+              .then(
+                (payload) => {
+                  conn.window = fromBinary(Accelerator.method.serverInfo.output, payload).maxInflight;
+                },
+                () => {},
+              );
           },
         });
         open = conn;
