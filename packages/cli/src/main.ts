@@ -17,6 +17,8 @@ Usage:
               [--workers <n>] [--intra-op-threads <n>] [--execution-provider cpu|cuda|tensorrt …]
               [--max-frame-bytes <n>]
               [--limit <name>=<n> …]   (e.g. --limit maxSessionsPerTenant=128; see docs/troubleshooting.md)
+              [--batching off|<maxBatch>[:<maxQueueDelayUs>]]   (default 8:0; ferry.json "batching" wins)
+              [--tenant-weight <tenant>=<n> …]
               [--log-level info]
   ferry serve --address <agent address> [--port 8080] [--host 127.0.0.1] [--model <name> …]
               [--max-body-bytes <n>]
@@ -265,9 +267,19 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
       'log-level': { type: 'string' },
       admin: { type: 'string' },
       limit: { type: 'string', multiple: true },
+      batching: { type: 'string' },
+      'tenant-weight': { type: 'string', multiple: true },
     },
   });
   if (!values.listen?.length) throw new UsageError('agent needs at least one --listen address');
+  const batching = parseBatching(values.batching);
+  const tenantWeights: Record<string, number> = {};
+  for (const pair of values['tenant-weight'] ?? []) {
+    const at = pair.lastIndexOf('=');
+    const weight = at > 0 ? int(pair.slice(at + 1), 'tenant-weight') : undefined;
+    if (!weight) throw new UsageError('--tenant-weight takes <tenant>=<positive integer>');
+    tenantWeights[pair.slice(0, at)] = weight;
+  }
   const limits = parseLimits(values.limit ?? []);
   const admin = values.admin ? hostPort(values.admin, 'admin') : undefined;
   const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
@@ -283,6 +295,8 @@ async function agentCommand(rest: readonly string[], io: Io, env: NodeJS.Process
       ...(values['execution-provider'] ? { executionProviders: values['execution-provider'] } : {}),
       ...(maxFrameBytes ? { maxFrameBytes } : {}),
       limits,
+      ...(batching === undefined ? {} : { batching }),
+      ...(Object.keys(tenantWeights).length > 0 ? { tenantWeights } : {}),
     },
     logger,
     io,
@@ -320,6 +334,15 @@ function untilSignal(logger?: Logger, onSecond: () => void = () => process.exit(
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** `--batching off` or `--batching <maxBatch>[:<maxQueueDelayUs>]`. */
+function parseBatching(value: string | undefined): { maxBatch: number; maxQueueDelayUs: number } | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const match = /^(\d+)(?::(\d+))?$/.exec(value);
+  if (!match) throw new UsageError('--batching takes off or <maxBatch>[:<maxQueueDelayUs>], e.g. 16:500');
+  return { maxBatch: Number(match[1]), maxQueueDelayUs: Number(match[2] ?? 0) };
 }
 
 /** `--limit name=value` pairs, checked against the agent's limits. */

@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import { type Agent, type AgentLimits, createAgent } from '@ferry/agent';
+import { type Agent, type AgentLimits, type BatchPolicy, createAgent } from '@ferry/agent';
 import type { Logger } from 'pino';
 import type { Io } from '../io.js';
 import { createBackends } from '../wiring.js';
@@ -12,6 +12,9 @@ export interface AgentArgs {
   readonly executionProviders?: readonly string[];
   readonly maxFrameBytes?: number;
   readonly limits?: Partial<AgentLimits>;
+  /** Batching of repository models whose ferry.json says nothing; `false` turns the default off. */
+  readonly batching?: BatchPolicy | false;
+  readonly tenantWeights?: Readonly<Record<string, number>>;
 }
 
 /** Starts an agent and keeps it running until `stop` resolves; logs calls at debug level. */
@@ -25,6 +28,8 @@ export async function startAgent(args: AgentArgs, logger: Logger, io: Io): Promi
     listen: args.listen,
     ...(args.modelDir ? { modelDir: args.modelDir } : {}),
     limits: { ...args.limits, ...(args.maxFrameBytes ? { maxFrameBytes: args.maxFrameBytes } : {}) },
+    ...(args.batching === undefined ? {} : { batching: args.batching }),
+    ...(args.tenantWeights ? { tenantWeights: args.tenantWeights } : {}),
   });
   const tenantLoggers = new Map<string, Logger>();
   const forTenant = (tenant: string) => {
