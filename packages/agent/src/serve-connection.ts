@@ -52,8 +52,19 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const owner = {};
 
+  // Answers written in the same tick leave in one writev: under pipelined load one syscall carries many.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   const send = (frame: Uint8Array) => {
     if (socket.destroyed || socket.writableEnded) return;
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
     socket.write(frame);
   };
 

@@ -69,6 +69,7 @@ export class TtrpcConnection {
   #queued = 0;
   #window: number;
   #askedLimit = false;
+  #corked = false;
   #nextStreamId = 1;
   #closed = false;
   #closing = false;
@@ -234,8 +235,19 @@ export class TtrpcConnection {
     entry.state = 'sent';
     entry.streamId = streamId;
     this.#pending.set(streamId, entry);
+    // Calls made in the same tick leave in one writev: under pipelined load one syscall carries many.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     this.#socket.write(frame);
   }
+
+  readonly #uncork = () => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   /** Settles a call once, wherever it is (queued or sent), and lets the next queued call go. */
   #finish(entry: Outgoing, error: FerryError | undefined, payload?: Uint8Array): void {
