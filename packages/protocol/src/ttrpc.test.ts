@@ -4,7 +4,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
 import fc from 'fast-check';
 import { StatusSchema } from './gen/google/rpc/status_pb.js';
-import { ResponseSchema } from './gen/ttrpc/ttrpc_pb.js';
+import { RequestSchema, ResponseSchema } from './gen/ttrpc/ttrpc_pb.js';
 import {
   decodeRequest,
   decodeResponse,
@@ -20,6 +20,85 @@ const entries = (record: Readonly<Record<string, string>>) =>
 
 const codeArb = fc.constantFrom(...Object.values(Code).filter((c) => c !== Code.OK));
 const reasonArb = fc.stringMatching(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
+
+/** What protobuf-es alone makes of a request: the reference the fast path must match. */
+function referenceRequest(bytes: Uint8Array) {
+  const m = fromBinary(RequestSchema, bytes);
+  return {
+    service: m.service,
+    method: m.method,
+    payload: hex(m.payload),
+    timeoutNano: m.timeoutNano,
+    metadata: Object.fromEntries(m.metadata.map((kv) => [kv.key, kv.value])),
+  };
+}
+
+describe('decodeRequest() and decodeResponse() fast paths', () => {
+  it('decode every request exactly as protobuf-es does, and fail where it fails', () => {
+    const request = fc.record({
+      service: fc.oneof(fc.string(), fc.constant('ferry.v1.Accelerator')),
+      method: fc.oneof(fc.string(), fc.constant('Noop')),
+      payload: fc.uint8Array({ maxLength: 300 }),
+      timeoutNano: fc.oneof(
+        fc.constant(0n),
+        fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }),
+        fc.bigInt({ min: 0n, max: 2n ** 49n }),
+      ),
+      metadata: fc.oneof(fc.constant({}), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 })),
+    });
+    fc.assert(
+      fc.property(request, (r) => {
+        const bytes = encodeRequest(r);
+        const fast = decodeRequest(bytes);
+        assert.deepEqual(
+          { ...fast, payload: hex(fast.payload), metadata: { ...fast.metadata } },
+          referenceRequest(bytes),
+        );
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        let reference: unknown;
+        try {
+          reference = referenceRequest(bytes);
+        } catch {
+          assert.throws(
+            () => decodeRequest(bytes),
+            (e: FerryError) => e.reason === 'MALFORMED_REQUEST',
+          );
+          return;
+        }
+        const fast = decodeRequest(bytes);
+        assert.deepEqual({ ...fast, payload: hex(fast.payload), metadata: { ...fast.metadata } }, reference);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('decode every response exactly as protobuf-es does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        let reference: ReturnType<typeof fromBinary<typeof ResponseSchema>>;
+        try {
+          reference = fromBinary(ResponseSchema, bytes);
+        } catch {
+          assert.throws(() => decodeResponse(bytes));
+          return;
+        }
+        const fast = decodeResponse(bytes);
+        assert.equal(hex(fast.payload), hex(reference.payload));
+        assert.equal(fast.status.code, reference.status?.code ?? Code.OK);
+      }),
+      { numRuns: 2000 },
+    );
+    const ok = encodeResponse({ payload: new Uint8Array([1, 2, 3]) });
+    assert.deepEqual(decodeResponse(ok), {
+      status: { code: Code.OK, message: '' },
+      payload: new Uint8Array([1, 2, 3]),
+    });
+  });
+});
 
 describe('encodeRequest() / decodeRequest()', () => {
   it('writes ttrpc.Request field numbers and wire types', () => {

@@ -91,6 +91,8 @@ export function encodeRequest(request: TtrpcRequestInit): Uint8Array {
 
 /** Decodes the payload of a REQUEST frame; INVALID_ARGUMENT (reason `MALFORMED_REQUEST`) if it is not one. */
 export function decodeRequest(bytes: Uint8Array): TtrpcRequest {
+  const fast = scanRequest(bytes);
+  if (fast) return fast;
   let message: MessageShape<typeof RequestSchema>;
   try {
     message = fromBinary(RequestSchema, bytes);
@@ -135,6 +137,8 @@ export function encodeResponse(response: TtrpcResponseInit): Uint8Array {
 
 /** Decodes the payload of a RESPONSE frame; INTERNAL (reason `MALFORMED_RESPONSE`) if it is not one. */
 export function decodeResponse(bytes: Uint8Array): TtrpcResponse {
+  const payload = scanOkResponse(bytes);
+  if (payload) return { status: OK_STATUS, payload };
   let message: MessageShape<typeof ResponseSchema>;
   try {
     message = fromBinary(ResponseSchema, bytes);
@@ -189,4 +193,96 @@ function reasonOf(details: readonly Any[]): string | undefined {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+const OK_STATUS: TtrpcStatus = Object.freeze({ code: Code.OK, message: '' });
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/**
+ * Reads a length-delimited field's length at `pos` (a varint of at most 4 bytes) and checks it fits;
+ * returns the position after the length and the length, or undefined to fall back.
+ */
+function readLength(bytes: Uint8Array, pos: number): [number, number] | undefined {
+  let length = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    const b = bytes[pos++];
+    if (b === undefined) return undefined;
+    length |= (b & 0x7f) << shift;
+    if (b < 0x80) return pos + length <= bytes.byteLength ? [pos, length] : undefined;
+  }
+  return undefined;
+}
+
+/** An all-ASCII string from `bytes[start, end)`, or undefined (protobuf-es then decodes and checks the UTF-8). */
+function asciiString(bytes: Uint8Array, start: number, end: number): string | undefined {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = bytes[i] as number;
+    if (b >= 0x80) return undefined;
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
+/**
+ * The hot path of {@link decodeRequest}: the request as every Ferry client sends it (ASCII names, payload,
+ * a deadline below 2^49 ns, no metadata), read without protobuf-es's reflection and allocations. Anything
+ * else — metadata, another field, non-ASCII text, an odd encoding — returns undefined, and protobuf-es
+ * decodes (and validates) it, so both paths give the same answer (property-tested).
+ */
+function scanRequest(bytes: Uint8Array): TtrpcRequest | undefined {
+  let service = '';
+  let method = '';
+  let payload: Uint8Array = EMPTY;
+  let timeoutNano = 0n;
+  let pos = 0;
+  const end = bytes.byteLength;
+  while (pos < end) {
+    const tag = bytes[pos++];
+    if (tag === 0x20) {
+      let value = 0;
+      let scale = 1;
+      for (let i = 0; ; i++) {
+        if (i === 7) return undefined;
+        const b = bytes[pos++];
+        if (b === undefined) return undefined;
+        value += (b & 0x7f) * scale;
+        scale *= 128;
+        if (b < 0x80) break;
+      }
+      timeoutNano = BigInt(value);
+      continue;
+    }
+    if (tag !== 0x0a && tag !== 0x12 && tag !== 0x1a) return undefined;
+    const field = readLength(bytes, pos);
+    if (!field) return undefined;
+    const [start, length] = field;
+    pos = start + length;
+    if (tag === 0x1a) {
+      payload = bytes.subarray(start, pos);
+      continue;
+    }
+    const text = asciiString(bytes, start, pos);
+    if (text === undefined) return undefined;
+    if (tag === 0x0a) service = text;
+    else method = text;
+  }
+  return { service, method, payload, timeoutNano, metadata: NO_METADATA };
+}
+
+/** The hot path of {@link decodeResponse}: an OK response (no status, only the payload), or undefined. */
+function scanOkResponse(bytes: Uint8Array): Uint8Array | undefined {
+  let payload: Uint8Array = EMPTY;
+  let pos = 0;
+  const end = bytes.byteLength;
+  while (pos < end) {
+    if (bytes[pos++] !== 0x12) return undefined;
+    const field = readLength(bytes, pos);
+    if (!field) return undefined;
+    const [start, length] = field;
+    pos = start + length;
+    payload = bytes.subarray(start, pos);
+  }
+  return payload;
 }
