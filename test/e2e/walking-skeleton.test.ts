@@ -209,13 +209,14 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
       limits: { maxSessionsPerTenant: 2, maxModelsPerTenant: 2, maxTensorsPerCall: 5, maxInflightPerConnection: 2 },
     });
     // No local queue: the agent's own refusal comes through (a queueing client would hold the third call).
+    // The slow model must outlast the third frame's arrival; on a loaded machine 30 loops did not always.
     const c = client(t, { address, maxQueuedCalls: 0 });
     const [s1] = [await c.createSession(), await c.createSession()];
     const sessions = await rejection(c.createSession());
     assert.equal(sessions.reason, 'TOO_MANY_SESSIONS');
     assert.equal(sessions.code, Code.RESOURCE_EXHAUSTED);
     const { modelId } = await c.registerModel(s1 as number, { bytes: mixedModel() });
-    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: slowModel(30) });
+    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: slowModel(120) });
     const models = await rejection(c.registerModel(s1 as number, { bytes: mixedModel() }));
     assert.equal(models.reason, 'TOO_MANY_MODELS');
     const tensors = await rejection(c.infer(modelId, { ...mixedInputs(1), extra: tensor('uint8', [1], [1]) }));
