@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { createClient } from '@ferry/client';
 import type { Connector } from '@ferry/transport';
-import { createServe } from './create-serve.js';
 import { formatFlags, parseServeFlags, SERVE_FLAGS, type ServeFlags } from './serve-flags.js';
+import { serveUntil } from './serve-until.js';
 
 const USAGE = `Usage: ferry-serve [options]
 
@@ -53,16 +53,12 @@ async function run(argv: readonly string[]): Promise<number> {
     ...(vsock ? { connectors: { vsock } } : {}),
   });
   try {
-    const serve = await createServe({
-      client,
-      ...(flags.models ? { models: flags.models } : {}),
-      limits: flags.limits,
+    await serveUntil(client, {
+      flags,
+      stop,
+      onListening: (url) =>
+        process.stdout.write(`${JSON.stringify({ event: 'listening', url, agent: client.address })}\n`),
     });
-    const { url } = await serve.listen({ port: flags.port, host: flags.host });
-    process.stdout.write(`${JSON.stringify({ event: 'listening', url, agent: client.address })}\n`);
-    // Graceful stop: no new requests, the ones in flight are answered, the agent session is released.
-    await stop;
-    await serve.close();
     return 0;
   } catch (error) {
     process.stderr.write(`ferry-serve: ${(error as Error).message}\n`);

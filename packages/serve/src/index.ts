@@ -11,4 +11,5 @@ export type { InferRequest, InferRequestInput, InferRequestOutput } from './pars
 export { parseInferRequest } from './parse-infer-request.js';
 export type { FlagSpec, ServeFlags } from './serve-flags.js';
 export { formatFlags, parseServeFlags, SERVE_FLAGS } from './serve-flags.js';
+export { serveUntil } from './serve-until.js';
 export { SERVE_VERSION } from './version.js';

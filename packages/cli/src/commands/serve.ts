@@ -1,5 +1,5 @@
 import { createClient } from '@ferry/client';
-import { createServe, parseServeFlags, SERVE_FLAGS } from '@ferry/serve';
+import { parseServeFlags, SERVE_FLAGS, serveUntil } from '@ferry/serve';
 import { pino } from 'pino';
 import { addressFlag, defineCommand, LOG_LEVEL_FLAG, UsageError } from '../command.js';
 import { guestConnectors } from '../wiring.js';
@@ -23,17 +23,14 @@ export const serveCommand = defineCommand({
     const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
     const client = createClient({ address: addressFlag(flags.address, env), connectors: guestConnectors() });
     try {
-      const serve = await createServe({
-        client,
-        ...(flags.models ? { models: flags.models } : {}),
-        limits: flags.limits,
+      await serveUntil(client, {
+        flags,
+        stop,
+        onListening(url) {
+          logger.info({ url, agent: client.address }, 'serving');
+          io.out(JSON.stringify({ event: 'listening', url, agent: client.address }));
+        },
       });
-      const { url } = await serve.listen({ port: flags.port, host: flags.host });
-      logger.info({ url, agent: client.address }, 'serving');
-      io.out(JSON.stringify({ event: 'listening', url, agent: client.address }));
-      await stop;
-      logger.info('closing: answering requests in flight');
-      await serve.close();
       return 0;
     } finally {
       await client.close();
