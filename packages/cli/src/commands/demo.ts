@@ -28,7 +28,7 @@ export interface DemoArgs {
 const CONCURRENCY_PER_TENANT = 2;
 const MAX_TENANTS = 64;
 /** How long a function process may take to report that it listens before the demo gives up. */
-const FUNCTION_START_TIMEOUT_MS = 30_000;
+const FUNCTION_START_TIMEOUT_MS = 120_000;
 
 export const demoCommand = defineCommand({
   name: 'demo',
