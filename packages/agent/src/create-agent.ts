@@ -11,6 +11,8 @@ import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
 import { ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
+import { vaccelV1Handlers } from './vaccel-v1-service.js';
+import { vaccelV3Handlers } from './vaccel-v3-service.js';
 import { AGENT_VERSION } from './version.js';
 import { VisionOps } from './vision-ops.js';
 import { VisionWorkers } from './vision-workers.js';
@@ -33,6 +35,8 @@ export interface AgentOptions {
   readonly builtinModels?: boolean;
   /** Warm each model up with a run on zeros when it loads (default true). */
   readonly warmUp?: boolean;
+  /** The model vAccel's ImageClassification runs (a model-repository name); without it, the call fails clearly. */
+  readonly vaccelClassifier?: string;
 }
 
 export interface ListenerInfo {
@@ -120,8 +124,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     repository,
     ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers }),
   };
+  const vaccel = { classifier: options.vaccelClassifier, modelDir: options.modelDir };
   const handlers = new Map<string, MethodHandler>(
-    acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),
+    [...acceleratorHandlers, ...vaccelV1Handlers(vaccel), ...vaccelV3Handlers(vaccel)].map((h) => [
+      `${h.method.parent.typeName}/${h.method.name}`,
+      h,
+    ]),
   );
   const tenants = new Map<string, Tenant>();
   const listeners = new Map<string, { listener: Listener; tenant: string }>();
