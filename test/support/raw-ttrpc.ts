@@ -35,7 +35,7 @@ export async function connectRaw(t: TestContext, path: string): Promise<RawTtrpc
   t.after(() => socket.destroy());
   await once(socket, 'connect');
   let nextStream = 1;
-  let buffered = new Uint8Array(0);
+  let buffered: Uint8Array = new Uint8Array(0);
   let closed = false;
   const waiting = new Map<number, { resolve: (a: RawAnswer) => void; reject: (e: Error) => void }>();
   socket.on('close', () => {
