@@ -111,6 +111,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     backend: options.backends[0] as Backend,
   });
+  // A classifier that is not in the repository fails at start, not at the first guest call.
+  if (options.vaccelClassifier !== undefined) await repository.describe(options.vaccelClassifier);
   const visionWorkers = new VisionWorkers({
     size: limits.visionWorkers,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
