@@ -113,3 +113,27 @@ export function allBytesOf(fields: readonly WireField[], field: number): Uint8Ar
 export function stringOf(fields: readonly WireField[], field: number): string {
   return new TextDecoder().decode(bytesOf(fields, field));
 }
+
+/** The values of a repeated varint `field`, packed (proto3's default) or not. */
+export function varintsOf(fields: readonly WireField[], field: number): bigint[] {
+  const out: bigint[] = [];
+  for (const f of fields) {
+    if (f.field !== field) continue;
+    if (f.varint !== undefined) out.push(f.varint);
+    else if (f.bytes !== undefined) {
+      let pos = 0;
+      const bytes = f.bytes;
+      while (pos < bytes.byteLength) {
+        let value = 0n;
+        for (let shift = 0n; ; shift += 7n) {
+          const byte = bytes[pos++];
+          if (byte === undefined) throw new Error('truncated packed varint');
+          value |= BigInt(byte & 0x7f) << shift;
+          if ((byte & 0x80) === 0) break;
+        }
+        out.push(value);
+      }
+    }
+  }
+  return out;
+}
