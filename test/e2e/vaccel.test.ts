@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { colourModel, writeColourClassifier } from '../support/colour-classifier.js';
 import { startAgent, tempDir } from '../support/fixtures.js';
-import { solidImage } from '../support/images.js';
+import { renderText, solidImage } from '../support/images.js';
 import {
   allBytesOf,
   bytesField,
@@ -35,7 +35,7 @@ const EPERM = 1;
 const MODEL = 2;
 const BUFFER = 1;
 /** vAccel op types. */
-const OP = { NOOP: 0, IMAGE_CLASSIFY: 2, EXEC: 7 };
+const OP = { NOOP: 0, IMAGE_CLASSIFY: 2, IMAGE_DETECT: 3, EXEC: 7 };
 
 function ok(answer: RawAnswer): WireField[] {
   assert.equal(answer.status, undefined, `expected OK, got ${JSON.stringify(answer.status)}`);
@@ -194,6 +194,101 @@ describe('vAccel compatibility', () => {
     const again = await c.call(V3, 'UnregisterResource', message(varintField(1, resource), varintField(2, session)));
     assert.equal(failure(again).code, Code.NOT_FOUND);
     ok(await c.call(V3, 'DestroySession', message(varintField(1, session))));
+  });
+
+  it('maps TensorFlow and TFLite tensor calls onto the ONNX resource; SyncResource, GetTimers, Genop detect', async (t) => {
+    const { path } = await colourAgent(t, ['a.sock']);
+    const c = await connectRaw(t, path('a.sock'));
+    const session = await createV3Session(c);
+    const resource = varintOf(ok(await registerBlob(c, session, colourModel())), 1);
+    const pixels = new Float32Array(3 * 32 * 32);
+    [0.5, 0.25, 1].forEach((v, ch) => pixels.fill(v, ch * 1024, (ch + 1) * 1024));
+    const data = bytesField(1, new Uint8Array(pixels.buffer));
+    const dims = [1, 3, 32, 32].map((d) => varintField(2, d));
+    const means = (out: WireField[] | undefined) => {
+      assert.ok(out);
+      return [...new Float32Array(bytesOf(out, 1).slice().buffer)];
+    };
+
+    // TensorFlow: nodes by name (TFTensor type FLOAT = 1), load/unload around the run.
+    const ids = message(varintField(1, session), varintField(2, resource));
+    ok(await c.call(V3, 'TensorflowModelLoad', ids));
+    const tf = ok(
+      await c.call(
+        V3,
+        'TensorflowModelRun',
+        message(
+          varintField(1, session),
+          varintField(2, resource),
+          bytesField(4, message(bytesField(1, 'image'))),
+          bytesField(5, message(bytesField(1, 'scores'))),
+          bytesField(6, message(data, ...dims, varintField(3, 1))),
+        ),
+      ),
+    );
+    const [tfOut] = allBytesOf(tf, 1).map(readMessage);
+    assert.deepEqual(means(tfOut), [0.5, 0.25, 1]);
+    assert.equal(varintOf(tfOut as WireField[], 3), 1n);
+    ok(await c.call(V3, 'TensorflowModelUnload', ids));
+
+    // TFLite: by position (TFLite type FLOAT32 = 2).
+    ok(await c.call(V3, 'TensorflowLiteModelLoad', ids));
+    const lite = ok(
+      await c.call(
+        V3,
+        'TensorflowLiteModelRun',
+        message(
+          varintField(1, session),
+          varintField(2, resource),
+          bytesField(3, message(data, ...dims, varintField(3, 2))),
+          varintField(4, 1),
+        ),
+      ),
+    );
+    assert.deepEqual(means(allBytesOf(lite, 1).map(readMessage)[0]), [0.5, 0.25, 1]);
+    ok(await c.call(V3, 'TensorflowLiteModelUnload', ids));
+
+    // An element type Ferry cannot carry here (TFLite STRING = 6), and a second input the model lacks.
+    const wrong = await c.call(
+      V3,
+      'TensorflowLiteModelRun',
+      message(
+        varintField(1, session),
+        varintField(2, resource),
+        bytesField(3, message(data, ...dims, varintField(3, 6))),
+      ),
+    );
+    assert.equal(failure(wrong).code, Code.INVALID_ARGUMENT);
+    assert.match(failure(wrong).message, /element type \(6\)/);
+    const tensor = bytesField(3, message(data, ...dims, varintField(3, 2)));
+    const extra = await c.call(
+      V3,
+      'TensorflowLiteModelRun',
+      message(varintField(1, session), varintField(2, resource), tensor, tensor),
+    );
+    assert.match(failure(extra).message, /sent 2 inputs; the model has 1/);
+
+    assert.deepEqual(allBytesOf(ok(await c.call(V3, 'SyncResource', message(varintField(1, resource)))), 1), []);
+    assert.deepEqual(allBytesOf(ok(await c.call(V3, 'GetTimers', message(varintField(1, session)))), 1), []);
+
+    // Genop image detection (PP-OCR's detector): one text box, as "score x,y x,y x,y x,y" lines.
+    const detect = ok(
+      await c.call(
+        V3,
+        'Genop',
+        message(
+          varintField(1, session),
+          bytesField(2, arg(u32le(OP.IMAGE_DETECT))),
+          bytesField(2, arg(await renderText(['FERRY 2048']))),
+          bytesField(3, arg(new Uint8Array(256))),
+        ),
+      ),
+    );
+    const [boxes] = allBytesOf(detect, 1).map(readMessage);
+    assert.ok(boxes);
+    const lines = cString(bytesOf(boxes, 3)).trim().split('\n');
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] as string, /^0\.\d{3}( \d+,\d+){4}$/);
   });
 
   it('answers NOT_FOUND for unknown sessions and resources, v1 and v3', async (t) => {
