@@ -170,7 +170,7 @@ describe('vAccel compatibility', () => {
 
     // A Torch-style tensor call on the ONNX resource: per-channel means of a [1, 3, 32, 32] float tensor.
     const pixels = new Float32Array(3 * 32 * 32);
-    [0.25, 0.5, 0.75].forEach((v, ch) => pixels.fill(v, ch * 1024, (ch + 1) * 1024));
+    for (const [ch, v] of [0.25, 0.5, 0.75].entries()) pixels.fill(v, ch * 1024, (ch + 1) * 1024);
     const tensor = message(
       bytesField(1, new Uint8Array(pixels.buffer)),
       ...[1, 3, 32, 32].map((d) => varintField(2, d)),
@@ -202,7 +202,7 @@ describe('vAccel compatibility', () => {
     const session = await createV3Session(c);
     const resource = varintOf(ok(await registerBlob(c, session, colourModel())), 1);
     const pixels = new Float32Array(3 * 32 * 32);
-    [0.5, 0.25, 1].forEach((v, ch) => pixels.fill(v, ch * 1024, (ch + 1) * 1024));
+    for (const [ch, v] of [0.5, 0.25, 1].entries()) pixels.fill(v, ch * 1024, (ch + 1) * 1024);
     const data = bytesField(1, new Uint8Array(pixels.buffer));
     const dims = [1, 3, 32, 32].map((d) => varintField(2, d));
     const means = (out: WireField[] | undefined) => {
