@@ -5,7 +5,7 @@ import { statusFromError, type TtrpcStatus, VaccelErrorSchema, VaccelErrorType }
 import type { CallContext, MethodHandler } from './accelerator-service.js';
 
 /** vAccel's error numbers (`VACCEL_E*` in vaccel's error.h: the Linux errno values). */
-export const VaccelErrno = {
+const VaccelErrno = {
   EPERM: 1,
   ENOENT: 2,
   EIO: 5,
@@ -18,7 +18,7 @@ export const VaccelErrno = {
 } as const;
 
 /** The type URL a vAccel agent gives the `vaccel.Error` it packs into `Status.details`. */
-export const VACCEL_ERROR_TYPE_URL = 'type.googleapis.com/vaccel.Error';
+const VACCEL_ERROR_TYPE_URL = 'type.googleapis.com/vaccel.Error';
 
 function errnoFor(code: Code): number {
   switch (code) {
@@ -75,15 +75,6 @@ export function vaccelHandler<M extends DescMethod>(method: M, impl: Impl<M>): M
       return create(method.output, await impl(input as MessageShape<M['input']>, context));
     },
   };
-}
-
-/** An RPC Ferry does not serve: UNIMPLEMENTED, answered as INTERNAL + `VACCEL_ENOTSUP`. */
-export function vaccelUnsupported(method: DescMethod, why: string): MethodHandler {
-  return vaccelHandler(method, async () => {
-    throw new FerryError(Code.UNIMPLEMENTED, `vAccel ${method.name} is not supported by Ferry: ${why}`, {
-      reason: 'VACCEL_UNSUPPORTED',
-    });
-  });
 }
 
 /** A vAccel session id (uint32 in v1, int64 in v3) as the tenant's session id; out of range is NOT_FOUND. */

@@ -19,7 +19,7 @@ import { runVaccelTensors, TF_DTYPES, TFLITE_DTYPES, TORCH_DTYPES } from './vacc
 const m = VaccelAgentService.method;
 
 /** vAccel's op types (`vaccel_op_type_t`), as Genop carries them in `read_args[0]` (a little-endian u32). */
-export const VaccelOp = { NOOP: 0, BLAS_SGEMM: 1, IMAGE_CLASSIFY: 2, IMAGE_DETECT: 3 } as const;
+const VaccelOp = { NOOP: 0, BLAS_SGEMM: 1, IMAGE_CLASSIFY: 2, IMAGE_DETECT: 3 } as const;
 
 const OP_NAMES = [
   'noop',
