@@ -80,7 +80,7 @@ describe('ferry agent --vaccel-classifier', () => {
     t.diagnostic(`v1 upright: "${v1Tag}"; v3 rotated 180°: "${v3Tag}"`);
   });
 
-  it('refuses to start when the classifier is not in the model repository', async (t) => {
+  it('refuses to start when the classifier is not in the model repository, or is no classifier', async (t) => {
     const dir = await tempDir(t);
     await mkdir(join(dir, 'models'));
     await assert.rejects(
@@ -93,6 +93,11 @@ describe('ferry agent --vaccel-classifier', () => {
         'nope',
       ]),
       /nope/,
+    );
+    // A model that is there but is no classifier (the built-in PP-OCR direction model has task ocr-cls).
+    await assert.rejects(
+      spawnAgent(t, ['--listen', `unix://${join(dir, 'b.sock')}`, '--vaccel-classifier', 'ppocr-cls']),
+      /needs task "classify"/,
     );
   });
 });

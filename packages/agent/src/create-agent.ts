@@ -112,7 +112,16 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     backend: options.backends[0] as Backend,
   });
   // A classifier that is not in the repository fails at start, not at the first guest call.
-  if (options.vaccelClassifier !== undefined) await repository.describe(options.vaccelClassifier);
+  if (options.vaccelClassifier !== undefined) {
+    const { task } = await repository.describe(options.vaccelClassifier);
+    if (task !== 'classify') {
+      throw new FerryError(
+        Code.FAILED_PRECONDITION,
+        `The vAccel classifier "${options.vaccelClassifier}" is a ${task} model; it needs task "classify" in its ferry.json`,
+        { reason: 'TASK_MISMATCH' },
+      );
+    }
+  }
   const visionWorkers = new VisionWorkers({
     size: limits.visionWorkers,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },

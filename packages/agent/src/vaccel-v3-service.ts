@@ -100,7 +100,8 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       const sha256 = sha256Hex(file.bytes);
       signal.throwIfAborted();
       const backend = services.backends[0] as Backend;
-      const name = file.name === '' ? `sha256:${sha256.slice(0, 12)}` : file.name;
+      // A guest's blob name is not a model name: metrics and listings use the content hash, as RegisterModel does.
+      const name = file.fromPath ? file.name : `sha256:${sha256.slice(0, 12)}`;
       const { model: cached } = await services.cache.acquire(sha256, file.bytes, backend, name);
       const model = await tenant.addModel(sessionId, name, cached);
       return { resourceId: BigInt(model.id) };
@@ -224,6 +225,8 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
 interface ResourceFile {
   readonly name: string;
   readonly bytes: Uint8Array;
+  /** A file of the model directory (its name is a checked repository path), not a guest's blob. */
+  readonly fromPath: boolean;
 }
 
 function blobFile(blob: VaccelBlob, services: AgentServices): ResourceFile {
@@ -241,7 +244,7 @@ function blobFile(blob: VaccelBlob, services: AgentServices): ResourceFile {
       { reason: 'MODEL_TOO_LARGE' },
     );
   }
-  return { name: blob.name, bytes: blob.data };
+  return { name: blob.name, bytes: blob.data, fromPath: false };
 }
 
 /**
@@ -264,7 +267,7 @@ async function pathFile(path: string, options: VaccelOptions, services: AgentSer
   relative = posix.normalize(relative);
   if (relative === '.' || relative === '..' || relative.startsWith('../') || isAbsolute(relative)) throw denied();
   const file = await directory.read(relative);
-  return { name: relative, bytes: file.bytes };
+  return { name: relative, bytes: file.bytes, fromPath: true };
 }
 
 function outputCount(n: bigint | number): number {
