@@ -6,6 +6,7 @@ import {
   Accelerator,
   ModelInfoSchema,
   RepositoryModelSchema,
+  type TtrpcStatus,
   tensorInfoToWire,
   tensorMapFromWire,
   tensorMapToWire,
@@ -42,6 +43,8 @@ export interface AgentServices {
 export interface MethodHandler {
   readonly method: DescMethod;
   handle(input: unknown, context: CallContext): Promise<unknown>;
+  /** The status a failure answers with, for services with their own error shape (vAccel); by default `statusFromError`. */
+  readonly status?: (error: FerryError) => TtrpcStatus;
 }
 
 type Impl<M extends DescMethod> = (

@@ -11,6 +11,8 @@ import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
 import { ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
+import { vaccelV1Handlers } from './vaccel-v1-service.js';
+import { vaccelV3Handlers } from './vaccel-v3-service.js';
 import { AGENT_VERSION } from './version.js';
 import { VisionOps } from './vision-ops.js';
 import { VisionWorkers } from './vision-workers.js';
@@ -33,6 +35,8 @@ export interface AgentOptions {
   readonly builtinModels?: boolean;
   /** Warm each model up with a run on zeros when it loads (default true). */
   readonly warmUp?: boolean;
+  /** The model vAccel's ImageClassification runs (a model-repository name); without it, the call fails clearly. */
+  readonly vaccelClassifier?: string;
 }
 
 export interface ListenerInfo {
@@ -107,6 +111,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     backend: options.backends[0] as Backend,
   });
+  // A classifier that is not in the repository fails at start, not at the first guest call.
+  if (options.vaccelClassifier !== undefined) {
+    const { task } = await repository.describe(options.vaccelClassifier);
+    if (task !== 'classify') {
+      throw new FerryError(
+        Code.FAILED_PRECONDITION,
+        `The vAccel classifier "${options.vaccelClassifier}" is a ${task} model; it needs task "classify" in its ferry.json`,
+        { reason: 'TASK_MISMATCH' },
+      );
+    }
+  }
   const visionWorkers = new VisionWorkers({
     size: limits.visionWorkers,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
@@ -120,8 +135,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     repository,
     ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers }),
   };
+  const vaccel = { classifier: options.vaccelClassifier, modelDir: options.modelDir };
   const handlers = new Map<string, MethodHandler>(
-    acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),
+    [...acceleratorHandlers, ...vaccelV1Handlers(vaccel), ...vaccelV3Handlers(vaccel)].map((h) => [
+      `${h.method.parent.typeName}/${h.method.name}`,
+      h,
+    ]),
   );
   const tenants = new Map<string, Tenant>();
   const listeners = new Map<string, { listener: Listener; tenant: string }>();

@@ -156,7 +156,8 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     };
     const fail = (error: unknown) => {
       const failure = toGuestError(error);
-      answer(errorFrame(streamId, failure), failure.code);
+      const status = handler.status?.(failure) ?? statusFromError(failure);
+      answer(encodeResponseFrame(streamId, { status }, undefined, frameLimit), failure.code);
     };
     const requestedMs = request.timeoutNano > 0n ? Number(request.timeoutNano / 1_000_000n) : Number.POSITIVE_INFINITY;
     const deadlineMs = Math.max(1, Math.min(requestedMs, limits.maxDeadlineMs));

@@ -104,6 +104,11 @@ export class Tenant {
     await Promise.all([...session.models].map((modelId) => this.unregisterModel(modelId)));
   }
 
+  /** Throws NOT_FOUND unless the session exists. */
+  checkSession(id: number): void {
+    this.#session(id);
+  }
+
   /** Checks that a model may be added to the session; call before loading. */
   reserveModel(sessionId: number): void {
     this.#session(sessionId);

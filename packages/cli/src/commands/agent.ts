@@ -6,7 +6,7 @@ import { createBackends } from '../wiring.js';
 
 export const agentCommand = defineCommand({
   name: 'agent',
-  summary: 'serve ferry.v1.Accelerator on each --listen address; each listener is one tenant',
+  summary: 'serve ferry.v1.Accelerator (and vAccel v1/v3) on each --listen address; each listener is one tenant',
   synopsis: '--listen <address> [--listen <address> …] [options]',
   details: `A tenant is the listener a connection arrived on: under Kata, one per sandbox
 (<sandbox>/root/kata.hvsock_2048). Limits: ${Object.keys(DEFAULT_LIMITS).join(', ')}
@@ -14,6 +14,11 @@ export const agentCommand = defineCommand({
   flags: {
     listen: { type: 'string', multiple: true, value: '<address>', help: 'unix:///path or tcp://host:port to serve' },
     'model-dir': { type: 'string', value: '<dir>', help: 'model repository: <dir>/<name>/model.onnx + ferry.json' },
+    'vaccel-classifier': {
+      type: 'string',
+      value: '<name>',
+      help: "the repository model vAccel's ImageClassification runs (docs/vaccel.md)",
+    },
     admin: { type: 'string', value: '<host:port>', help: 'dashboard, /metrics, /healthz, /readyz, /api/status' },
     workers: { type: 'string', value: '<n>', help: 'ONNX Runtime worker threads' },
     'intra-op-threads': { type: 'string', value: '<n>', help: 'ONNX Runtime threads per run (default: cores - 1)' },
@@ -43,6 +48,7 @@ export const agentCommand = defineCommand({
       }),
       listen: values.listen,
       ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
+      ...(values['vaccel-classifier'] ? { vaccelClassifier: values['vaccel-classifier'] } : {}),
       limits: { ...limits, ...(maxFrameBytes ? { maxFrameBytes } : {}) },
     });
     if (logger.isLevelEnabled('debug')) {
