@@ -4,3 +4,17 @@ export const KUBE_NAMES = {
   injectLabel: 'ferry.dev/inject',
   extendedResource: 'ferry.dev/accelerator',
 } as const;
+export { agentReady } from './device-plugin/agent-readiness.js';
+export type { DevicePlugin, DevicePluginOptions } from './device-plugin/create-device-plugin.js';
+export {
+  createDevicePlugin,
+  DEVICE_PLUGIN_CHANNELS,
+  DEVICE_PLUGIN_DEFAULTS,
+} from './device-plugin/create-device-plugin.js';
+export {
+  DEFAULT_PLUGIN_DIR,
+  DEVICE_PLUGIN_API_VERSION,
+  devicePluginService,
+  KUBELET_SOCKET,
+  registrationService,
+} from './proto/device-plugin-api.js';
