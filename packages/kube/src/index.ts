@@ -18,3 +18,9 @@ export {
   KUBELET_SOCKET,
   registrationService,
 } from './proto/device-plugin-api.js';
+export type { WebhookServer, WebhookServerOptions } from './webhook/create-webhook-server.js';
+export { createWebhookServer, WEBHOOK_CHANNELS, WEBHOOK_DEFAULTS } from './webhook/create-webhook-server.js';
+export type { JsonPatchOperation, PodMutation, PodMutationOptions } from './webhook/mutate-pod.js';
+export { mutatePod, POD_MUTATION_DEFAULTS, podOptedIn } from './webhook/mutate-pod.js';
+export type { AdmissionAnswer } from './webhook/review-admission.js';
+export { reviewAdmission } from './webhook/review-admission.js';
