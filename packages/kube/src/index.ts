@@ -18,6 +18,28 @@ export {
   KUBELET_SOCKET,
   registrationService,
 } from './proto/device-plugin-api.js';
+export type {
+  OciSeccompArg,
+  OciSeccompProfile,
+  OciSeccompRule,
+  SeccompAction,
+  SeccompOperator,
+} from './seccomp/oci-seccomp-profile.js';
+export { parseOciSeccompProfile } from './seccomp/oci-seccomp-profile.js';
+export type {
+  RenderSeccompOptions,
+  SeccompCondition,
+  SeccompTargetArch,
+  SeccompTemplate,
+  SeccompTemplateRule,
+} from './seccomp/render-seccomp-profile.js';
+export {
+  AF_VSOCK,
+  allowVsock,
+  CONTAINERD_DEFAULT_CAPABILITIES,
+  renderSeccompProfile,
+} from './seccomp/render-seccomp-profile.js';
+export { seccompProfileFiles, VSOCK_PROFILE_ARCHES } from './seccomp/seccomp-profile-files.js';
 export type { WebhookServer, WebhookServerOptions } from './webhook/create-webhook-server.js';
 export { createWebhookServer, WEBHOOK_CHANNELS, WEBHOOK_DEFAULTS } from './webhook/create-webhook-server.js';
 export type { JsonPatchOperation, PodMutation, PodMutationOptions } from './webhook/mutate-pod.js';
