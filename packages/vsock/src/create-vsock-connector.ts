@@ -58,6 +58,15 @@ export function connectError(cause: unknown, text: string, timeoutMs: number): F
       cause,
     });
   }
+  if (code === 'EPERM') {
+    // The runtime default seccomp profile refuses socket(AF_VSOCK) with EPERM; under Kata with guest
+    // seccomp enabled it applies inside the microVM.
+    return new FerryError(
+      Code.PERMISSION_DENIED,
+      `Cannot connect to ${text}: socket(AF_VSOCK) was refused with EPERM. The container's seccomp profile blocks address family 40 (AF_VSOCK): RuntimeDefault does, and Kata applies it inside the guest when disable_guest_seccomp = false. Use the Localhost profile that adds AF_VSOCK (ferry webhook --seccomp-profile; see docs/deployment.md)`,
+      { reason: 'VSOCK_BLOCKED_BY_SECCOMP', cause },
+    );
+  }
   if (code === 'ETIMEDOUT') {
     return new FerryError(Code.DEADLINE_EXCEEDED, `Cannot connect to ${text} within ${timeoutMs} ms`, {
       reason: 'CONNECT_TIMEOUT',

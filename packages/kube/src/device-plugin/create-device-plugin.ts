@@ -130,7 +130,7 @@ export async function createDevicePlugin(options: DevicePluginOptions): Promise<
     // sun_path holds 108 bytes including the terminating NUL.
     if (Buffer.byteLength(path) > 107) {
       throw new FerryError(Code.INVALID_ARGUMENT, `Socket path ${path} is longer than the 107 bytes sun_path holds`, {
-        reason: 'SOCKET_PATH_TOO_LONG',
+        reason: 'PATH_TOO_LONG',
       });
     }
   }
