@@ -41,15 +41,27 @@ export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly synopsis: string;
+  /** The flags `parseArgs` reads (manifests and Dockerfiles are checked against them). */
+  readonly flags: Readonly<Record<string, FlagSpec>>;
   help(): string;
+  /** Checks a command line without running it: unknown flags, missing values, stray arguments throw. */
+  parse(argv: readonly string[]): void;
   execute(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
 export function defineCommand<const F extends Record<string, FlagSpec>>(spec: CommandSpec<F>): Command {
+  const parse = (argv: readonly string[]): Parsed<F> => {
+    const config: ParseArgsConfig = { args: [...argv], options: spec.flags, allowPositionals: true, strict: true };
+    const parsed = parseArgs(config) as Parsed<F>;
+    const [extra] = parsed.positionals;
+    if (!spec.positionals && extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    return parsed;
+  };
   return {
     name: spec.name,
     summary: spec.summary,
     synopsis: spec.synopsis,
+    flags: spec.flags,
     help: () =>
       [
         `ferry ${spec.name} — ${spec.summary}`,
@@ -57,12 +69,11 @@ export function defineCommand<const F extends Record<string, FlagSpec>>(spec: Co
         ...(spec.details ? [spec.details] : []),
         `Options:\n${formatFlags(spec.flags)}`,
       ].join('\n\n'),
+    parse(argv) {
+      parse(argv);
+    },
     async execute(argv, context) {
-      const config: ParseArgsConfig = { args: [...argv], options: spec.flags, allowPositionals: true, strict: true };
-      const parsed = parseArgs(config) as Parsed<F>;
-      const [extra] = parsed.positionals;
-      if (!spec.positionals && extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-      return spec.run(parsed, context);
+      return spec.run(parse(argv), context);
     },
   };
 }

@@ -3,10 +3,12 @@ import { type Command, type CommandContext, UsageError } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { demoCommand } from './commands/demo.js';
+import { devicePluginCommand } from './commands/device-plugin.js';
 import { inferCommand } from './commands/infer.js';
 import { modelsCommand } from './commands/models.js';
 import { serveCommand } from './commands/serve.js';
 import { classifyCommand, detectCommand, ocrCommand } from './commands/vision.js';
+import { webhookCommand } from './commands/webhook.js';
 import { type Io, processIo } from './io.js';
 
 /** Every `ferry` command, in the order `ferry --help` lists them. */
@@ -20,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   detectCommand,
   ocrCommand,
   demoCommand,
+  webhookCommand,
+  devicePluginCommand,
 ];
 
 function usage(): string {

@@ -3,130 +3,19 @@ import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { create } from '@bufbuild/protobuf';
 import { type Agent, createAdminServer, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
-import {
-  type CallOptions,
-  Client,
-  type ClientReadableStream,
-  credentials,
-  Server,
-  ServerCredentials,
-  type ServerUnaryCall,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
-import { devicePluginService, KUBELET_SOCKET, registrationService } from '../proto/device-plugin-api.js';
-import {
-  AllocateRequestSchema,
-  type AllocateResponse,
-  ContainerAllocateRequestSchema,
-  type DevicePluginOptions,
-  EmptySchema,
-  type ListAndWatchResponse,
-  type RegisterRequest,
-} from '../proto/gen/v1beta1/api_pb.js';
+import { type ServiceError, status } from '@grpc/grpc-js';
+import { KUBELET_SOCKET } from '../proto/device-plugin-api.js';
+import type { ListAndWatchResponse } from '../proto/gen/v1beta1/api_pb.js';
+import { startKubelet as startTestKubelet } from '../testing/start-kubelet.js';
 import { agentReady } from './agent-readiness.js';
 import { createDevicePlugin } from './create-device-plugin.js';
 
-/** Values as they arrive, taken one at a time. */
-class Queue<T> {
-  #values: T[] = [];
-  #waiters: ((value: T) => void)[] = [];
-  push(value: T) {
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter(value);
-    else this.#values.push(value);
-  }
-  next(): Promise<T> {
-    const value = this.#values.shift();
-    if (value !== undefined) return Promise.resolve(value);
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-  /** The next value that satisfies `test` (earlier ones are dropped). */
-  async until(test: (value: T) => boolean): Promise<T> {
-    for (;;) {
-      const value = await this.next();
-      if (test(value)) return value;
-    }
-  }
-}
-
-function method(service: typeof devicePluginService, name: string) {
-  const definition = service[name];
-  assert.ok(definition, name);
-  return definition;
-}
-
-/**
- * A kubelet's side of the device plugin API, built from the same v1beta1 proto: it serves
- * `Registration` on `<dir>/kubelet.sock` and, like the kubelet's device manager, dials the plugin back on
- * each registration, asks for its options and follows its ListAndWatch stream.
- */
 async function startKubelet(t: TestContext, dir: string) {
-  const registrations = new Queue<RegisterRequest>();
-  const lists = new Queue<ListAndWatchResponse>();
-  const options = new Queue<DevicePluginOptions>();
-  const clients: Client[] = [];
-  const streams: ClientReadableStream<ListAndWatchResponse>[] = [];
-  let plugin: Client | undefined;
-  const server = new Server();
-  server.addService(registrationService, {
-    Register(call: ServerUnaryCall<RegisterRequest, unknown>, callback: (e: null, v: unknown) => void) {
-      callback(null, create(EmptySchema, {}));
-      plugin = new Client(`unix:${join(dir, call.request.endpoint)}`, credentials.createInsecure());
-      clients.push(plugin);
-      const get = method(devicePluginService, 'GetDevicePluginOptions');
-      plugin.makeUnaryRequest(get.path, get.requestSerialize, get.responseDeserialize, create(EmptySchema), (e, v) => {
-        if (!e && v) options.push(v as DevicePluginOptions);
-      });
-      const watch = method(devicePluginService, 'ListAndWatch');
-      const stream = plugin.makeServerStreamRequest(
-        watch.path,
-        watch.requestSerialize,
-        watch.responseDeserialize,
-        create(EmptySchema),
-      ) as ClientReadableStream<ListAndWatchResponse>;
-      stream.on('data', (list: ListAndWatchResponse) => lists.push(list));
-      stream.on('error', () => undefined);
-      streams.push(stream);
-      registrations.push(call.request);
-    },
-  });
-  const path = join(dir, KUBELET_SOCKET);
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())),
-  );
-  const stop = () => {
-    for (const stream of streams) stream.cancel();
-    for (const client of clients) client.close();
-    server.forceShutdown();
-  };
-  t.after(stop);
-  return {
-    registrations,
-    lists,
-    options,
-    stop,
-    allocate(ids: string[][], callOptions: CallOptions = {}): Promise<AllocateResponse> {
-      const allocate = method(devicePluginService, 'Allocate');
-      const request = create(AllocateRequestSchema, {
-        containerRequests: ids.map((devicesIds) => create(ContainerAllocateRequestSchema, { devicesIds })),
-      });
-      return new Promise((resolve, reject) => {
-        assert.ok(plugin, 'registered');
-        plugin.makeUnaryRequest(
-          allocate.path,
-          allocate.requestSerialize,
-          allocate.responseDeserialize,
-          request,
-          callOptions,
-          (e, v) => (e ? reject(e) : resolve(v as AllocateResponse)),
-        );
-      });
-    },
-  };
+  const kubelet = await startTestKubelet(dir);
+  t.after(() => kubelet.stop());
+  return kubelet;
 }
 
 async function setup(t: TestContext, shares = 4) {
