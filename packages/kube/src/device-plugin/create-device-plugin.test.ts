@@ -73,7 +73,7 @@ describe('createDevicePlugin()', () => {
     assert.equal(up.devices.length, 3);
   });
 
-  it('answers Allocate with the guest environment, and refuses unknown ids', async (t) => {
+  it('answers Allocate with the guest environment and GetPreferredAllocation, and refuses unknown ids', async (t) => {
     const { kubelet } = await setup(t, 2);
     await kubelet.registrations.next();
     await kubelet.lists.next();
@@ -85,6 +85,12 @@ describe('createDevicePlugin()', () => {
     });
     assert.equal(response.containerResponses[1]?.envs.FERRY_ACCELERATOR_SHARES, 'ferry-0');
     assert.deepEqual(response.containerResponses[0]?.devices, []);
+    const preferred = await kubelet.preferredAllocation({
+      available: ['ferry-0', 'ferry-1', 'ferry-9'],
+      mustInclude: ['ferry-1'],
+      size: 2,
+    });
+    assert.deepEqual(preferred.containerResponses[0]?.deviceIds, ['ferry-1', 'ferry-0']);
     await assert.rejects(kubelet.allocate([['ferry-7']]), (error: ServiceError) => {
       assert.equal(error.code, status.INVALID_ARGUMENT);
       assert.match(error.details, /ferry-7/);

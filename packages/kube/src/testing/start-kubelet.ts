@@ -14,9 +14,12 @@ import {
   AllocateRequestSchema,
   type AllocateResponse,
   ContainerAllocateRequestSchema,
+  ContainerPreferredAllocationRequestSchema,
   type DevicePluginOptions,
   EmptySchema,
   type ListAndWatchResponse,
+  PreferredAllocationRequestSchema,
+  type PreferredAllocationResponse,
   type RegisterRequest,
 } from '../proto/gen/v1beta1/api_pb.js';
 
@@ -50,6 +53,11 @@ export interface TestKubelet {
   readonly options: Queue<DevicePluginOptions>;
   /** `Allocate` on the last registered plugin, one list of device ids per container. */
   allocate(ids: readonly string[][], callOptions?: CallOptions): Promise<AllocateResponse>;
+  /** `GetPreferredAllocation` on the last registered plugin. */
+  preferredAllocation(
+    request: { available: readonly string[]; mustInclude: readonly string[]; size: number },
+    callOptions?: CallOptions,
+  ): Promise<PreferredAllocationResponse>;
   /** Stops serving and drops the connections to plugins (the socket file stays, as after a crash). */
   stop(): void;
 }
@@ -95,6 +103,23 @@ export async function startKubelet(dir: string): Promise<TestKubelet> {
       registrations.push(call.request);
     },
   });
+  const unary = <T>(name: string, request: unknown, callOptions: CallOptions): Promise<T> => {
+    const definition = method(name);
+    return new Promise((resolve, reject) => {
+      if (!plugin) {
+        reject(new Error('No plugin registered yet'));
+        return;
+      }
+      plugin.makeUnaryRequest(
+        definition.path,
+        definition.requestSerialize,
+        definition.responseDeserialize,
+        request,
+        callOptions,
+        (e, v) => (e ? reject(e) : resolve(v as T)),
+      );
+    });
+  };
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`unix:${join(dir, KUBELET_SOCKET)}`, ServerCredentials.createInsecure(), (e) =>
       e ? reject(e) : resolve(),
@@ -110,24 +135,22 @@ export async function startKubelet(dir: string): Promise<TestKubelet> {
       server.forceShutdown();
     },
     allocate(ids, callOptions = {}) {
-      const allocate = method('Allocate');
       const request = create(AllocateRequestSchema, {
         containerRequests: ids.map((devicesIds) => create(ContainerAllocateRequestSchema, { devicesIds })),
       });
-      return new Promise((resolve, reject) => {
-        if (!plugin) {
-          reject(new Error('No plugin registered yet'));
-          return;
-        }
-        plugin.makeUnaryRequest(
-          allocate.path,
-          allocate.requestSerialize,
-          allocate.responseDeserialize,
-          request,
-          callOptions,
-          (e, v) => (e ? reject(e) : resolve(v as AllocateResponse)),
-        );
+      return unary<AllocateResponse>('Allocate', request, callOptions);
+    },
+    preferredAllocation({ available, mustInclude, size }, callOptions = {}) {
+      const request = create(PreferredAllocationRequestSchema, {
+        containerRequests: [
+          create(ContainerPreferredAllocationRequestSchema, {
+            availableDeviceIds: [...available],
+            mustIncludeDeviceIds: [...mustInclude],
+            allocationSize: size,
+          }),
+        ],
       });
+      return unary<PreferredAllocationResponse>('GetPreferredAllocation', request, callOptions);
     },
   };
 }
