@@ -10,6 +10,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createAdminServer, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
+import { COMMANDS } from '@ferry/cli';
+import { DEVICE_PLUGIN_DEFAULTS, POD_MUTATION_DEFAULTS, WEBHOOK_DEFAULTS } from '@ferry/kube';
 import { startKubelet } from '@ferry/kube/testing';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -154,5 +156,28 @@ describe('ferry device-plugin', () => {
     const [code] = await once(child, 'close');
     assert.equal(code, 0);
     assert.equal(existsSync(first.socket), false);
+  });
+});
+
+describe('ferry webhook and ferry device-plugin flags', () => {
+  it("default to the library's defaults", () => {
+    const flags = (name: string) => {
+      const command = COMMANDS.find((c) => c.name === name);
+      assert.ok(command, name);
+      return Object.fromEntries(Object.entries(command.flags).map(([flag, spec]) => [flag, spec.default]));
+    };
+    const webhook = flags('webhook');
+    assert.equal(webhook.port, String(WEBHOOK_DEFAULTS.port));
+    assert.equal(webhook.host, WEBHOOK_DEFAULTS.host);
+    assert.equal(webhook['runtime-class'], POD_MUTATION_DEFAULTS.runtimeClassName);
+    assert.equal(webhook['guest-address'], POD_MUTATION_DEFAULTS.address);
+    const plugin = flags('device-plugin');
+    assert.equal(plugin.shares, String(DEVICE_PLUGIN_DEFAULTS.shares));
+    assert.equal(plugin['plugin-dir'], DEVICE_PLUGIN_DEFAULTS.pluginDir);
+    assert.equal(plugin['resource-name'], DEVICE_PLUGIN_DEFAULTS.resourceName);
+    assert.equal(plugin['health-interval-ms'], String(DEVICE_PLUGIN_DEFAULTS.healthIntervalMs));
+    assert.equal(plugin['guest-address'], DEVICE_PLUGIN_DEFAULTS.env.FERRY_ADDRESS);
+    const help = COMMANDS.find((c) => c.name === 'device-plugin')?.help() ?? '';
+    assert.match(help, new RegExp(`at most ${DEVICE_PLUGIN_DEFAULTS.maxShares}`));
   });
 });

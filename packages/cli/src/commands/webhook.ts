@@ -1,7 +1,17 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { createWebhookServer, POD_MUTATION_DEFAULTS, WEBHOOK_CHANNELS, WEBHOOK_DEFAULTS } from '@ferry/kube';
 import { pino } from 'pino';
 import { defineCommand, LOG_LEVEL_FLAG, positiveInt, required, UsageError } from '../command.js';
+
+/**
+ * The library's defaults, written here so that other commands do not load @ferry/kube (and gRPC) at start;
+ * test/e2e/kube-cli.test.ts checks them against the library's.
+ */
+export const WEBHOOK_FLAG_DEFAULTS = {
+  port: 8443,
+  host: '0.0.0.0',
+  runtimeClassName: 'kata-fc',
+  address: 'vsock://2:2048',
+} as const;
 
 /** `ferry webhook`: the mutating admission webhook that makes opted-in pods Ferry guests. */
 export const webhookCommand = defineCommand({
@@ -13,13 +23,13 @@ every container and init container that lacks it, one ferry.dev/accelerator shar
 with --seccomp-profile the Localhost profile that allows AF_VSOCK where they have none or RuntimeDefault.
 The certificate files are read again when they change. Stops on SIGINT/SIGTERM after answering reviews in flight.`,
   flags: {
-    port: { type: 'string', default: String(WEBHOOK_DEFAULTS.port), value: '<port>', help: 'HTTPS port' },
-    host: { type: 'string', default: WEBHOOK_DEFAULTS.host, value: '<host>', help: 'address to listen on' },
+    port: { type: 'string', default: String(WEBHOOK_FLAG_DEFAULTS.port), value: '<port>', help: 'HTTPS port' },
+    host: { type: 'string', default: WEBHOOK_FLAG_DEFAULTS.host, value: '<host>', help: 'address to listen on' },
     'tls-cert': { type: 'string', value: '<file>', help: 'PEM certificate (chain) for the webhook Service name' },
     'tls-key': { type: 'string', value: '<file>', help: 'PEM private key of the certificate' },
     'runtime-class': {
       type: 'string',
-      default: POD_MUTATION_DEFAULTS.runtimeClassName,
+      default: WEBHOOK_FLAG_DEFAULTS.runtimeClassName,
       value: '<name>',
       help: 'runtimeClassName for opted-in pods',
     },
@@ -35,7 +45,7 @@ The certificate files are read again when they change. Stops on SIGINT/SIGTERM a
     },
     'guest-address': {
       type: 'string',
-      default: POD_MUTATION_DEFAULTS.address,
+      default: WEBHOOK_FLAG_DEFAULTS.address,
       value: '<address>',
       help: 'the FERRY_ADDRESS given to containers',
     },
@@ -46,6 +56,7 @@ The certificate files are read again when they change. Stops on SIGINT/SIGTERM a
     const port = values.port === '0' ? 0 : positiveInt(values.port, 'port');
     if (port === undefined || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
     const maxBodyBytes = positiveInt(values['max-body-bytes'], 'max-body-bytes');
+    const { createWebhookServer, WEBHOOK_CHANNELS } = await import('@ferry/kube');
     const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
     subscribe(WEBHOOK_CHANNELS.tlsReload, (message) => {
       const { ok, error } = message as { ok: boolean; error?: Error };
@@ -55,11 +66,11 @@ The certificate files are read again when they change. Stops on SIGINT/SIGTERM a
     subscribe(WEBHOOK_CHANNELS.review, (message) => logger.debug(message as object, 'review'));
     const server = await createWebhookServer({
       port,
-      host: values.host ?? WEBHOOK_DEFAULTS.host,
+      host: values.host ?? WEBHOOK_FLAG_DEFAULTS.host,
       tlsCertFile: required(values['tls-cert'], 'tls-cert'),
       tlsKeyFile: required(values['tls-key'], 'tls-key'),
-      runtimeClassName: values['runtime-class'] ?? POD_MUTATION_DEFAULTS.runtimeClassName,
-      address: values['guest-address'] ?? POD_MUTATION_DEFAULTS.address,
+      runtimeClassName: values['runtime-class'] ?? WEBHOOK_FLAG_DEFAULTS.runtimeClassName,
+      address: values['guest-address'] ?? WEBHOOK_FLAG_DEFAULTS.address,
       requestShare: values['device-plugin'] ?? false,
       ...(values['seccomp-profile'] ? { seccompLocalhostProfile: values['seccomp-profile'] } : {}),
       ...(maxBodyBytes ? { maxBodyBytes } : {}),
