@@ -6,12 +6,14 @@ import { demoCommand } from './commands/demo.js';
 import { inferCommand } from './commands/infer.js';
 import { modelsCommand } from './commands/models.js';
 import { serveCommand } from './commands/serve.js';
+import { statusCommand } from './commands/status.js';
 import { classifyCommand, detectCommand, ocrCommand } from './commands/vision.js';
 import { type Io, processIo } from './io.js';
 
 /** Every `ferry` command, in the order `ferry --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   agentCommand,
+  statusCommand,
   serveCommand,
   inferCommand,
   conformanceCommand,
