@@ -8,6 +8,7 @@ import { type AdminServerStatus, type Agent, createAdminServer, createAgent } fr
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createClient } from '@ferry/client';
 import { Code } from '@ferry/core';
+import { connect } from '@ferry/transport';
 import { createSandboxWatcher, type SandboxEvent, type SandboxWatcherOptions } from './sandbox-watcher.js';
 
 /** A short temp dir: a 64-hex sandbox id must still fit sun_path under it (`/tmp/kXXXXXX/fc/<id>/root/…_2048`). */
@@ -141,6 +142,38 @@ describe('createSandboxWatcher()', () => {
     const guest = createClient({ address: listening.address });
     t.after(() => guest.close());
     assert.equal((await guest.serverInfo()).tenant, id);
+  });
+
+  it('serves a guest that started connecting before its sandbox was served (the client retries)', async (t) => {
+    const dir = await tempRoot(t);
+    const root = join(dir, 'fc');
+    await mkdir(root);
+    const { log } = await startNode(t, [root]);
+    const id = sandboxId();
+    let attempts = 0;
+    let booted: Promise<unknown> | undefined;
+    const guest = createClient({
+      address: `unix://${socketOf(root, id)}`,
+      connectors: {
+        // The guest's first attempt finds nothing: only then does Firecracker bring the sandbox's vsock up.
+        unix: {
+          async connect(address, options) {
+            attempts++;
+            try {
+              return await connect(address, options?.signal ? { signal: options.signal } : {});
+            } catch (error) {
+              booted ??= bootSandbox(t, root, id);
+              throw error;
+            }
+          },
+        },
+      },
+    });
+    t.after(() => guest.close());
+    assert.equal((await guest.serverInfo()).tenant, id);
+    await booted;
+    await log.next('listening', id);
+    assert.ok(attempts >= 2, `${attempts} attempts`);
   });
 
   it('keeps two sandboxes apart: one cannot see the sessions of the other', async (t) => {
