@@ -34,8 +34,14 @@ export interface ConnectWithRetryOptions {
  */
 export async function connectWithRetry(address: string, options: ConnectWithRetryOptions): Promise<Duplex> {
   const { timeoutMs, signal, connectors, retry } = options;
-  const initialDelayMs = (retry && retry.initialDelayMs) || CONNECT_RETRY_DEFAULTS.initialDelayMs;
-  const maxDelayMs = (retry && retry.maxDelayMs) || CONNECT_RETRY_DEFAULTS.maxDelayMs;
+  const policy = retry === false ? undefined : retry;
+  const initialDelayMs = policy?.initialDelayMs ?? CONNECT_RETRY_DEFAULTS.initialDelayMs;
+  const maxDelayMs = policy?.maxDelayMs ?? CONNECT_RETRY_DEFAULTS.maxDelayMs;
+  if (!(initialDelayMs > 0 && maxDelayMs >= initialDelayMs)) {
+    throw new RangeError(
+      `connectRetry needs 0 < initialDelayMs ≤ maxDelayMs, got ${initialDelayMs} and ${maxDelayMs} ms`,
+    );
+  }
   const deadline = performance.now() + timeoutMs;
   let delayMs = initialDelayMs;
   let attempts = 0;

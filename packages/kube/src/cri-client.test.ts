@@ -68,7 +68,7 @@ async function criServer(
 }
 
 const ID_A = 'a'.repeat(64);
-const ID_B = 'b'.repeat(63) + 'c';
+const ID_B = `${'b'.repeat(63)}c`;
 
 const ITEMS: Items = [
   {
