@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -285,6 +285,39 @@ describe('createSandboxWatcher()', () => {
     await watcher.rescan();
     const metrics = await (await fetch(`${admin}/metrics`)).text();
     assert.match(metrics, /^ferry_sandboxes_skipped_total\{reason="path_too_long"\} 1$/m);
+  });
+
+  it('skips a sandbox whose socket another process serves, and serves it once that one is gone', async (t) => {
+    const dir = await tempRoot(t);
+    const root = join(dir, 'fc');
+    await mkdir(root);
+    const id = sandboxId();
+    await bootSandbox(t, root, id);
+    // A per-sandbox agent already listens there.
+    const other = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => other.listen(socketOf(root, id), resolve));
+    const { log, watcher, agent } = await startNode(t, [root], { rescanIntervalMs: 600_000 });
+    const skipped = await log.next('skipped', id);
+    assert.equal(skipped.reason, 'address_in_use');
+    assert.equal(agent.listeners.length, 0);
+    await new Promise<void>((resolve) => other.close(() => resolve()));
+    await watcher.rescan();
+    await log.next('listening', id);
+    assert.deepEqual(watcher.skipped(), []);
+    assert.deepEqual([...watcher.skipCounts()], [['address_in_use', 1]]);
+  });
+
+  it('is not ready while a root cannot be read, and says why', async (t) => {
+    const dir = await tempRoot(t);
+    const notADir = join(dir, 'file');
+    await writeFile(notADir, '');
+    const { admin } = await startNode(t, [notADir]);
+    const readyz = await fetch(`${admin}/readyz`);
+    assert.equal(readyz.status, 503);
+    assert.equal(await readyz.text(), `not ready: cannot read ${notADir}: ENOTDIR\n`);
+    const s = await status(admin);
+    assert.equal(s.ready, false);
+    assert.equal(s.notReadyReason, `cannot read ${notADir}: ENOTDIR`);
   });
 
   it('lists the sandboxes it serves, and is not ready once closed', async (t) => {
