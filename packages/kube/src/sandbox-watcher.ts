@@ -99,8 +99,10 @@ interface Entry {
   pod: PodRef | undefined;
   skip: SkippedListener | undefined;
   readonly watchers: Map<string, FSWatcher>;
-  /** Reconciliations of this entry run one after another. */
+  /** Reconciliations of this entry run one after another… */
   chain: Promise<void>;
+  /** …and a burst of events while one waits to run adds no more. */
+  queued: boolean;
 }
 
 const posInt = (name: string, value: number | undefined, fallback: number, min = 1): number => {
@@ -320,6 +322,7 @@ export async function createSandboxWatcher(options: SandboxWatcherOptions): Prom
       skip: undefined,
       watchers: new Map(),
       chain: Promise.resolve(),
+      queued: false,
     };
     entries.set(dir, entry);
     return entry;
@@ -329,13 +332,16 @@ export async function createSandboxWatcher(options: SandboxWatcherOptions): Prom
   const schedule = (dir: string): Promise<void> => {
     const entry = entryFor(dir);
     if (!entry || closed) return Promise.resolve();
-    entry.chain = entry.chain.then(
-      () => reconcile(entry),
-      () => reconcile(entry),
-    );
-    return entry.chain.catch((error: unknown) => {
+    if (entry.queued) return entry.chain;
+    entry.queued = true;
+    const run = () => {
+      entry.queued = false; // what changes from now on is looked at by the next run
+      return reconcile(entry);
+    };
+    entry.chain = entry.chain.then(run, run).catch((error: unknown) => {
       emit({ type: 'error', message: `Cannot look at sandbox ${entry.id}`, cause: error });
     });
+    return entry.chain;
   };
 
   // ---- roots ----
