@@ -94,7 +94,10 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   /** Why the agent does not take the traffic it should; undefined when ready. */
   const notReady = (): string | undefined => {
     if (state !== 'open') return 'closing';
-    if (source) return source.readiness().ready ? undefined : (source.readiness().reason ?? 'not ready');
+    if (source) {
+      const { ready, reason } = source.readiness();
+      return ready ? undefined : (reason ?? 'not ready');
+    }
     return agent.listeners.length > 0 ? undefined : 'no listener';
   };
   const isReady = () => notReady() === undefined;

@@ -79,6 +79,11 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
       throw new UsageError(`--vsock-port must be a vsock port number, got "${values['vsock-port']}"`);
     }
     const socketMode = values['socket-mode'] === undefined ? undefined : parseMode(values['socket-mode']);
+    if (values['cri-socket'] && kataRoots.length === 0) {
+      throw new UsageError(
+        '--cri-socket names the pods of watched sandboxes: use it with --kata-root (or without --listen)',
+      );
+    }
     const limits = parseLimits(values.limit ?? []);
     const admin = values.admin ? hostPort(values.admin, 'admin') : undefined;
     const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
