@@ -319,7 +319,8 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
   it('reports UNAVAILABLE naming the address when no agent is there, and reconnects when one comes back', async (t) => {
     const dir = await tempDir(t);
     const address = `unix://${join(dir, 'a.sock')}`;
-    const c = client(t, { address });
+    // The client retries while nothing listens (a microVM's first seconds); keep that window short here.
+    const c = client(t, { address, connectTimeoutMs: 500 });
     const down = await rejection(c.noop(new Uint8Array([1])));
     assert.equal(down.code, Code.UNAVAILABLE);
     assert.ok(down.message.includes(address), down.message);
@@ -353,7 +354,7 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     assert.deepEqual(y?.shape, [256, 256]);
     await closing;
     assert.equal(agent.stats().models.loaded, 0);
-    const after = await rejection(client(t, { address }).noop(new Uint8Array([1])));
+    const after = await rejection(client(t, { address, connectTimeoutMs: 500 }).noop(new Uint8Array([1])));
     assert.equal(after.code, Code.UNAVAILABLE);
   });
 });

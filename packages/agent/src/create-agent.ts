@@ -22,6 +22,8 @@ export interface ListenSpec {
   readonly address: string;
   /** Tenant name; by default the Kata sandbox id found in the path, else the address itself. */
   readonly tenant?: string;
+  /** Permission bits of a unix socket file (default 0o660). */
+  readonly unixSocketMode?: number;
 }
 
 export interface AgentOptions {
@@ -186,10 +188,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const addListener = async (spec: string | ListenSpec): Promise<ListenerInfo> => {
     if (state !== 'open')
       throw new FerryError(Code.FAILED_PRECONDITION, 'The agent is closed', { reason: 'AGENT_CLOSED' });
-    const { address, tenant: explicit } = typeof spec === 'string' ? { address: spec, tenant: undefined } : spec;
+    const {
+      address,
+      tenant: explicit,
+      unixSocketMode,
+    }: ListenSpec = typeof spec === 'string' ? { address: spec } : spec;
     const parsed = parseAddress(address);
     const tenant = explicit ?? tenantForAddress(parsed);
-    const listener = await listen(parsed, { onConnection: (socket) => accept(socket, tenant) });
+    const listener = await listen(parsed, {
+      onConnection: (socket) => accept(socket, tenant),
+      ...(unixSocketMode === undefined ? {} : { unixSocketMode }),
+    });
     listeners.set(listener.address, { listener, tenant });
     return { address: listener.address, tenant };
   };

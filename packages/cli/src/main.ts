@@ -7,6 +7,7 @@ import { devicePluginCommand } from './commands/device-plugin.js';
 import { inferCommand } from './commands/infer.js';
 import { modelsCommand } from './commands/models.js';
 import { serveCommand } from './commands/serve.js';
+import { statusCommand } from './commands/status.js';
 import { classifyCommand, detectCommand, ocrCommand } from './commands/vision.js';
 import { webhookCommand } from './commands/webhook.js';
 import { type Io, processIo } from './io.js';
@@ -14,6 +15,7 @@ import { type Io, processIo } from './io.js';
 /** Every `ferry` command, in the order `ferry --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   agentCommand,
+  statusCommand,
   serveCommand,
   inferCommand,
   conformanceCommand,

@@ -4,6 +4,8 @@ export const KUBE_NAMES = {
   injectLabel: 'ferry.dev/inject',
   extendedResource: 'ferry.dev/accelerator',
 } as const;
+export type { CriClient, CriClientOptions, CriPodSandbox } from './cri-client.js';
+export { CRI_DEFAULTS, createCriClient, criPodResolver, DEFAULT_CRI_SOCKET } from './cri-client.js';
 export { agentReady } from './device-plugin/agent-readiness.js';
 export type { DevicePlugin, DevicePluginOptions } from './device-plugin/create-device-plugin.js';
 export {
@@ -18,6 +20,14 @@ export {
   KUBELET_SOCKET,
   registrationService,
 } from './proto/device-plugin-api.js';
+export type { SandboxEvent, SandboxInfo, SandboxWatcher, SandboxWatcherOptions } from './sandbox-watcher.js';
+export {
+  createSandboxWatcher,
+  DEFAULT_VSOCK_PORT,
+  HVSOCK_NAME,
+  KATA_ROOTS,
+  SANDBOX_WATCHER_DEFAULTS,
+} from './sandbox-watcher.js';
 export type {
   OciSeccompArg,
   OciSeccompProfile,

@@ -1,18 +1,53 @@
 import { channel } from 'node:diagnostics_channel';
-import { type AgentLimits, createAdminServer, createAgent, DEFAULT_LIMITS } from '@ferry/agent';
-import { pino } from 'pino';
+import { type AgentLimits, createAdminServer, createAgent, DEFAULT_LIMITS, type ListenSpec } from '@ferry/agent';
+import {
+  createCriClient,
+  createSandboxWatcher,
+  criPodResolver,
+  DEFAULT_VSOCK_PORT,
+  KATA_ROOTS,
+  type SandboxEvent,
+  type SandboxWatcher,
+} from '@ferry/kube';
+import { type Logger, pino } from 'pino';
 import { defineCommand, hostPort, LOG_LEVEL_FLAG, positiveInt, UsageError } from '../command.js';
 import { createBackends } from '../wiring.js';
 
+/** How long a stopping agent waits for the calls in flight before it drops them. */
+const DRAIN_MS = 4000;
+
 export const agentCommand = defineCommand({
   name: 'agent',
-  summary: 'serve ferry.v1.Accelerator (and vAccel v1/v3) on each --listen address; each listener is one tenant',
-  synopsis: '--listen <address> [--listen <address> …] [options]',
-  details: `A tenant is the listener a connection arrived on: under Kata, one per sandbox
-(<sandbox>/root/kata.hvsock_2048). Limits: ${Object.keys(DEFAULT_LIMITS).join(', ')}
-(see docs/troubleshooting.md). Stops on SIGINT/SIGTERM after answering calls in flight; a second signal stops now.`,
+  summary:
+    'serve ferry.v1.Accelerator (and vAccel v1/v3) to every Kata sandbox of the node (or each --listen address), one tenant each',
+  synopsis: '[--kata-root <dir> …] [--listen <address> [--tenant <id>] …] [options]',
+  details: `A tenant is the listener a connection arrived on. Node mode (the default, or --kata-root): the agent
+finds every Firecracker sandbox under the Kata roots (default ${KATA_ROOTS.join(', ')}) and listens on
+<sandbox>/root/kata.hvsock_<vsock-port> for each, named by its sandbox id; with --cri-socket, by its pod too.
+Per-sandbox mode (--listen only): serve the given addresses, e.g.
+  ferry agent --listen unix:///run/vc/firecracker/<id>/root/kata.hvsock_2048 --tenant <id>
+Limits: ${Object.keys(DEFAULT_LIMITS).join(', ')} (see docs/troubleshooting.md). Stops on SIGINT/SIGTERM after
+answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops now.`,
   flags: {
     listen: { type: 'string', multiple: true, value: '<address>', help: 'unix:///path or tcp://host:port to serve' },
+    tenant: { type: 'string', value: '<id>', help: 'the tenant of the --listen address (default: its sandbox id)' },
+    'kata-root': {
+      type: 'string',
+      multiple: true,
+      value: '<dir>',
+      help: `watch <dir>/<sandbox-id>/[root/]kata.hvsock (default without --listen: ${KATA_ROOTS.join(', ')})`,
+    },
+    'vsock-port': {
+      type: 'string',
+      value: '<port>',
+      help: `guest vsock port served in each sandbox: kata.hvsock_<port> (default ${DEFAULT_VSOCK_PORT})`,
+    },
+    'socket-mode': { type: 'string', value: '<octal>', help: 'permission bits of the unix sockets (default 0660)' },
+    'cri-socket': {
+      type: 'string',
+      value: '<path>',
+      help: 'CRI runtime socket that names the pods (e.g. /run/containerd/containerd.sock)',
+    },
     'model-dir': { type: 'string', value: '<dir>', help: 'model repository: <dir>/<name>/model.onnx + ferry.json' },
     'vaccel-classifier': {
       type: 'string',
@@ -33,7 +68,22 @@ export const agentCommand = defineCommand({
     'log-level': LOG_LEVEL_FLAG,
   },
   async run({ values }, { io, env, untilSignal }) {
-    if (!values.listen?.length) throw new UsageError('agent needs at least one --listen address');
+    const listen = values.listen ?? [];
+    if (values.tenant !== undefined && listen.length !== 1) {
+      throw new UsageError('--tenant names the tenant of exactly one --listen address');
+    }
+    // Node mode unless only --listen addresses are given.
+    const kataRoots = values['kata-root']?.length ? values['kata-root'] : listen.length ? [] : KATA_ROOTS;
+    const vsockPort = values['vsock-port'] === undefined ? DEFAULT_VSOCK_PORT : Number(values['vsock-port']);
+    if (!/^\d+$/.test(values['vsock-port'] ?? '0') || !(vsockPort <= 0xffff_ffff)) {
+      throw new UsageError(`--vsock-port must be a vsock port number, got "${values['vsock-port']}"`);
+    }
+    const socketMode = values['socket-mode'] === undefined ? undefined : parseMode(values['socket-mode']);
+    if (values['cri-socket'] && kataRoots.length === 0) {
+      throw new UsageError(
+        '--cri-socket names the pods of watched sandboxes: use it with --kata-root (or without --listen)',
+      );
+    }
     const limits = parseLimits(values.limit ?? []);
     const admin = values.admin ? hostPort(values.admin, 'admin') : undefined;
     const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
@@ -46,28 +96,61 @@ export const agentCommand = defineCommand({
         ...(intraOpThreads ? { intraOpThreads } : {}),
         ...(values['execution-provider']?.length ? { executionProviders: values['execution-provider'] } : {}),
       }),
-      listen: values.listen,
+      listen: listen.map(
+        (address): ListenSpec => ({
+          address,
+          ...(values.tenant === undefined ? {} : { tenant: values.tenant }),
+          ...(socketMode === undefined ? {} : { unixSocketMode: socketMode }),
+        }),
+      ),
       ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
       ...(values['vaccel-classifier'] ? { vaccelClassifier: values['vaccel-classifier'] } : {}),
       limits: { ...limits, ...(maxFrameBytes ? { maxFrameBytes } : {}) },
     });
+    for (const listener of agent.listeners) {
+      logger.info(listener, 'listening');
+      io.out(JSON.stringify({ event: 'listening', ...listener }));
+    }
+    let watcher: SandboxWatcher | undefined;
+    const cri = values['cri-socket'] ? createCriClient({ socket: values['cri-socket'] }) : undefined;
+    if (kataRoots.length > 0) {
+      try {
+        watcher = await createSandboxWatcher({
+          agent,
+          roots: kataRoots,
+          vsockPort,
+          ...(socketMode === undefined ? {} : { socketMode }),
+          ...(cri ? { resolvePods: criPodResolver(cri) } : {}),
+          onEvent: (event) => logSandboxEvent(event, logger, io),
+        });
+      } catch (error) {
+        await agent.destroy();
+        await cri?.close();
+        throw error;
+      }
+      logger.info(
+        { roots: watcher.roots, vsockPort, sandboxes: watcher.sandboxes().length },
+        'watching Kata sandboxes',
+      );
+      io.out(JSON.stringify({ event: 'watching', roots: watcher.roots, vsockPort }));
+    }
     if (logger.isLevelEnabled('debug')) {
-      const tenantLoggers = new Map<string, typeof logger>();
+      const tenantLoggers = new Map<string, Logger>();
       channel('ferry:agent:call:end').subscribe((message) => {
         const m = message as { tenant: string; method: string; code: number; durationMs: number };
         let child = tenantLoggers.get(m.tenant);
         if (!child) {
-          child = logger.child({ tenant: m.tenant });
+          const pod = watcher?.tenantOrigin(m.tenant)?.pod;
+          child = logger.child({ tenant: m.tenant, ...(pod ? { pod: `${pod.namespace}/${pod.name}` } : {}) });
+          if (tenantLoggers.size >= 1000) tenantLoggers.clear();
           tenantLoggers.set(m.tenant, child);
         }
         child.debug({ method: m.method, code: m.code, durationMs: m.durationMs }, 'call');
       });
     }
-    for (const listener of agent.listeners) {
-      logger.info(listener, 'listening');
-      io.out(JSON.stringify({ event: 'listening', ...listener }));
-    }
-    const adminServer = admin ? await createAdminServer({ agent, host: admin.host, port: admin.port }) : undefined;
+    const adminServer = admin
+      ? await createAdminServer({ agent, host: admin.host, port: admin.port, ...(watcher ? { source: watcher } : {}) })
+      : undefined;
     if (adminServer) {
       logger.info({ url: adminServer.address }, 'admin: dashboard, /metrics, /healthz, /readyz');
       io.out(JSON.stringify({ event: 'admin', url: adminServer.address }));
@@ -78,12 +161,61 @@ export const agentCommand = defineCommand({
       void agent.destroy();
     });
     logger.info({ signal }, 'closing: draining calls in flight (signal again to stop now)');
+    await watcher?.close();
+    await cri?.close();
     await adminServer?.close();
-    await agent.close();
+    // Calls in flight get DRAIN_MS to finish (Kubernetes and Kata wait a few seconds for a sandbox's agent).
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      agent.close().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), DRAIN_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained) {
+      logger.warn({ drainMs: DRAIN_MS }, 'calls still in flight: stopping now');
+      await agent.destroy();
+    }
     logger.info('closed');
     return 0;
   },
 });
+
+function parseMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value))
+    throw new UsageError(`--socket-mode must be octal permission bits like 0660, got "${value}"`);
+  return Number.parseInt(value, 8);
+}
+
+/** One log line (and, for changes of the served set, one JSON line on stdout) per sandbox event. */
+function logSandboxEvent(event: SandboxEvent, logger: Logger, io: { out(line: string): void }): void {
+  switch (event.type) {
+    case 'listening':
+      logger.info({ tenant: event.sandboxId, address: event.address }, 'sandbox: listening');
+      io.out(JSON.stringify({ event: 'listening', tenant: event.sandboxId, address: event.address }));
+      return;
+    case 'removed':
+      logger.info(
+        { tenant: event.sandboxId, address: event.address },
+        'sandbox gone: listener closed, tenant released',
+      );
+      io.out(JSON.stringify({ event: 'removed', tenant: event.sandboxId, address: event.address }));
+      return;
+    case 'pod':
+      logger.info({ tenant: event.sandboxId, pod: event.pod }, 'sandbox: pod named');
+      return;
+    case 'skipped':
+      logger.warn(
+        { tenant: event.sandboxId, path: event.path, reason: event.reason },
+        `sandbox skipped: ${event.message}`,
+      );
+      return;
+    case 'error':
+      logger.warn({ err: event.cause }, event.message);
+      return;
+  }
+}
 
 /** `--limit name=value` pairs, checked against the agent's limits. */
 function parseLimits(pairs: readonly string[]): Partial<AgentLimits> {

@@ -2,12 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AdminServer, type Agent, createAdminServer, createAgent } from '@ferry/agent';
 import { createClient } from '@ferry/client';
-import { hybridVsockPath, MAX_UNIX_PATH_BYTES } from '@ferry/transport';
+import { createSandboxWatcher, HVSOCK_NAME, type SandboxEvent, type SandboxWatcher } from '@ferry/kube';
+import { MAX_UNIX_PATH_BYTES } from '@ferry/transport';
 import { defineCommand, hostPort, JSON_FLAG, positiveInt, UsageError } from '../command.js';
 import type { Io } from '../io.js';
 import { createBackends } from '../wiring.js';
@@ -29,6 +31,8 @@ const CONCURRENCY_PER_TENANT = 2;
 const MAX_TENANTS = 64;
 /** How long a function process may take to report that it listens before the demo gives up. */
 const FUNCTION_START_TIMEOUT_MS = 120_000;
+/** How long the agent may take to find a booted sandbox before the demo gives up. */
+const SANDBOX_FOUND_TIMEOUT_MS = 10_000;
 
 export const demoCommand = defineCommand({
   name: 'demo',
@@ -69,8 +73,10 @@ export const demoCommand = defineCommand({
 });
 
 /**
- * The offline demo: one agent, N function processes (`ferry serve`), each its own tenant behind its own
- * Firecracker-style socket `<dir>/<sandbox-id>/root/kata.hvsock_2048`, and a mixed workload (OCR and
+ * The offline demo: one agent watching a Kata-shaped runtime directory (`ferry agent --kata-root <dir>`), N
+ * sandboxes booting there (a Firecracker stand-in binds `<dir>/<sandbox-id>/root/kata.hvsock`; the agent finds
+ * each and listens on `kata.hvsock_2048`), N function processes (`ferry serve`) connecting there as their
+ * guests would, each its own tenant, and a mixed workload (OCR and
  * classification of images rendered here, OIP v2 inference) through their HTTP APIs; every answer is
  * checked. Ends with a summary; exits non-zero on any error.
  */
@@ -78,22 +84,35 @@ export async function runDemo(args: DemoArgs, io: Io, stop: Promise<unknown>): P
   const durationS = args.durationS ?? 20;
   const dir = await mkdtemp(join(tmpdir(), 'fd-'));
   const children: ChildProcess[] = [];
+  const vms: Server[] = [];
   let agent: Agent | undefined;
+  let watcher: SandboxWatcher | undefined;
   let admin: AdminServer | undefined;
   const say = (line: string) => {
     if (!args.json) io.out(line);
   };
   try {
     await writeDemoModels(join(dir, 'models'));
-    const sockets = await sandboxSockets(dir, args.tenants);
-    agent = await createAgent({
-      backends: createBackends(),
-      listen: sockets.map((path) => `unix://${path}`),
-      modelDir: join(dir, 'models'),
+    const kataRoot = join(dir, 'fc');
+    await mkdir(kataRoot);
+    agent = await createAgent({ backends: createBackends(), modelDir: join(dir, 'models') });
+    const found = sandboxEvents();
+    watcher = await createSandboxWatcher({ agent, roots: [kataRoot], onEvent: found.onEvent });
+    say(`agent: watching ${kataRoot} for Kata sandboxes (ferry agent --kata-root ${kataRoot})`);
+    admin = await createAdminServer({
+      agent,
+      source: watcher,
+      host: args.admin?.host ?? '127.0.0.1',
+      port: args.admin?.port ?? 0,
     });
-    const runs = agent.listeners.map((l) => tenantRun(l.tenant, l.address));
-    say(`agent: ${runs.length} tenants, one per sandbox socket, e.g.\n  ${runs[0]?.socket}`);
-    admin = await createAdminServer({ agent, host: args.admin?.host ?? '127.0.0.1', port: args.admin?.port ?? 0 });
+    const ids = sandboxIds(kataRoot, args.tenants);
+    const served = ids.map((id) => found.listening(id));
+    for (const wait of served) wait.catch(() => {}); // awaited below; a boot failure must not leave them unhandled
+    for (const id of ids) vms.push(await bootSandbox(kataRoot, id));
+    const runs = (await Promise.all(served)).map((e) => tenantRun(e.sandboxId, e.address));
+    say(
+      `sandboxes: ${runs.length} booted; the agent found each and serves it as its own tenant, e.g.\n  ${runs[0]?.socket}`,
+    );
     say(`dashboard: ${admin.address}/   (metrics: ${admin.address}/metrics)`);
     const [texts, colours] = await Promise.all([textImages(), colourImages(), warmUp(runs[0]?.socket)]);
     await Promise.all(
@@ -133,6 +152,8 @@ export async function runDemo(args: DemoArgs, io: Io, stop: Promise<unknown>): P
     return summary.errors === 0 && !silent ? 0 : 1;
   } finally {
     await Promise.all(children.map(stopChild));
+    await watcher?.close();
+    await Promise.all(vms.map((vm) => new Promise((resolve) => vm.close(resolve))));
     await admin?.close();
     await agent?.close();
     await rm(dir, { recursive: true, force: true });
@@ -150,18 +171,51 @@ async function warmUp(address: string | undefined): Promise<void> {
   }
 }
 
-/** `<dir>/<sandbox-id>/root/kata.hvsock_2048` for each tenant: the path shape of a Kata node. */
-async function sandboxSockets(dir: string, count: number): Promise<string[]> {
-  // A Kata sandbox id is 64 hex digits; shorten it only if this temp dir would overflow sun_path.
-  const overhead = Buffer.byteLength(join(dir, 'x', 'root', 'kata.hvsock_2048')) - 1;
+/** Sandbox ids for `count` sandboxes under `root`: 64 hex digits, like Kata's, shortened only if `root` is too long. */
+function sandboxIds(root: string, count: number): string[] {
+  const overhead = Buffer.byteLength(join(root, 'x', 'root', `${HVSOCK_NAME}_2048`)) - 1;
   const idLength = Math.max(8, Math.min(64, MAX_UNIX_PATH_BYTES - overhead));
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const id = randomBytes(32).toString('hex').slice(0, idLength);
-      await mkdir(join(dir, id, 'root'), { recursive: true });
-      return hybridVsockPath(join(dir, id, 'root', 'kata.hvsock'), 2048);
-    }),
-  );
+  return Array.from({ length: count }, () => randomBytes(32).toString('hex').slice(0, idLength));
+}
+
+/** What Firecracker does as a Kata sandbox boots: binds `<root>/<id>/root/kata.hvsock` (its host-side vsock socket). */
+async function bootSandbox(root: string, id: string): Promise<Server> {
+  await mkdir(join(root, id, 'root'), { recursive: true });
+  // Host-initiated connections (`CONNECT <port>`) are not part of the demo: close them.
+  const vm = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    vm.once('error', reject);
+    vm.listen(join(root, id, 'root', HVSOCK_NAME), resolve);
+  });
+  return vm;
+}
+
+/** Waits for the watcher to serve sandboxes: `listening(id)` resolves with its event, or rejects after a while. */
+function sandboxEvents() {
+  const seen = new Map<string, Extract<SandboxEvent, { type: 'listening' }>>();
+  const waiting = new Map<string, (event: Extract<SandboxEvent, { type: 'listening' }>) => void>();
+  return {
+    onEvent(event: SandboxEvent) {
+      if (event.type !== 'listening') return;
+      seen.set(event.sandboxId, event);
+      waiting.get(event.sandboxId)?.(event);
+    },
+    listening(id: string): Promise<Extract<SandboxEvent, { type: 'listening' }>> {
+      const event = seen.get(id);
+      if (event) return Promise.resolve(event);
+      let timer: NodeJS.Timeout | undefined;
+      return new Promise<Extract<SandboxEvent, { type: 'listening' }>>((resolve, reject) => {
+        waiting.set(id, resolve);
+        timer = setTimeout(
+          () => reject(new Error(`the agent did not find sandbox ${id} within ${SANDBOX_FOUND_TIMEOUT_MS / 1000} s`)),
+          SANDBOX_FOUND_TIMEOUT_MS,
+        );
+      }).finally(() => {
+        clearTimeout(timer);
+        waiting.delete(id);
+      });
+    },
+  };
 }
 
 /**
