@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tensor } from '@ferry/core';
-import { buildInitramfs, bundleGuest, fetchKernel, GUEST_RELAY_HOST, type GuestKernel, startVm } from '@ferry/microvm';
+import {
+  buildInitramfs,
+  bundleGuest,
+  defaultVmCacheDir,
+  fetchKernel,
+  GUEST_RELAY_HOST,
+  type GuestKernel,
+  startVm,
+} from '@ferry/microvm';
 import { buildModel } from '@ferry/onnx';
 import { hybridVsockPath } from '@ferry/transport';
 import { startAgent, tempDir } from '../support/fixtures.js';
@@ -23,8 +31,7 @@ const OCR_LINES = ['FERRY 2048', 'vsock guest 42'];
 /** Boot, the guest suite and the serve checks together; under software emulation on a busy 2-core machine. */
 const TOTAL_TIMEOUT_MS = 15 * 60_000;
 
-const cacheDir =
-  process.env.FERRY_VM_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ferry', 'vm');
+const cacheDir = defaultVmCacheDir(process.env, homedir());
 const required = process.env.FERRY_VM_TESTS === 'require';
 const kernel: GuestKernel | undefined = await fetchKernel({ cacheDir, offline: true }).catch((error: Error) => {
   if (required) throw error;

@@ -103,3 +103,11 @@ async function findKernel(cacheDir: string, packageName: string | undefined): Pr
   }
   return undefined;
 }
+
+/**
+ * Where kernels are cached unless told otherwise: `FERRY_VM_CACHE`, else `$XDG_CACHE_HOME/ferry/vm`, else
+ * `~/.cache/ferry/vm`. The caller passes its environment (libraries do not read it).
+ */
+export function defaultVmCacheDir(env: Readonly<Record<string, string | undefined>>, home: string): string {
+  return env.FERRY_VM_CACHE ?? join(env.XDG_CACHE_HOME ?? join(home, '.cache'), 'ferry', 'vm');
+}
