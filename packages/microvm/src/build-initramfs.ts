@@ -20,7 +20,7 @@ export interface BuildInitramfsOptions {
   readonly kernel: GuestKernel;
   /** Where to write the archive. */
   readonly out: string;
-  /** Files of the guest program under /app (`main.mjs` is what init runs), e.g. a bundle and a native addon. */
+  /** Files of the guest program under /app (`dist/main.mjs` is what init runs), e.g. bundles and a native addon. */
   readonly app: readonly { readonly path: string; readonly source: string; readonly mode?: number }[];
   /** The node binary copied in with the libraries `ldd` lists (default: the one running this code). */
   readonly node?: string;

@@ -29,7 +29,7 @@ export interface StartVmOptions {
   readonly hostForwards?: readonly number[];
   /** Environment of the guest program. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Arguments of the guest program (`node /app/main.mjs …`). */
+  /** Arguments of the guest program (`node /app/dist/main.mjs …`). */
   readonly args?: readonly string[];
   /** Each console line as it arrives. */
   readonly onConsole?: (line: string) => void;
