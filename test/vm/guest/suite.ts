@@ -76,16 +76,23 @@ async function rejection(promise: Promise<unknown>): Promise<FerryError> {
 }
 
 describe('guest SDK → @ferry/vsock → vsock://1 → relay → Kata socket → host agent', { timeout: 300_000 }, () => {
-  const client = createClient({ address: AGENT, connectors: { vsock } });
+  const client = createClient({ address: AGENT, connectors: { vsock }, connectTimeoutMs: 120_000 });
   after(() => client.close());
 
-  it('fails UNAVAILABLE CONNECTION_REFUSED while the relay is down, and connects on the next call once it is up', async () => {
-    const error = await rejection(client.noop(new Uint8Array([1, 2, 3])));
+  it('retries a refused connect while the relay is down, gives up with AGENT_NOT_LISTENING, and carries a call across the relay coming up', async () => {
+    // Nothing listens on vsock port 2048 yet: the kernel answers each connect with a reset (CONNECTION_REFUSED),
+    // which the client retries with backoff until its connect budget runs out.
+    const probe = createClient({ address: AGENT, connectors: { vsock }, connectTimeoutMs: 1500 });
+    const error = await rejection(probe.noop(new Uint8Array([1, 2, 3])));
+    await probe.close();
     assert.equal(error.code, Code.UNAVAILABLE, error.message);
-    assert.equal(error.reason, 'CONNECTION_REFUSED', error.message);
-    assert.match(error.message, /vsock:\/\/1:2048/);
-    // The guest's relay, as init starts it in a function VM; detached so it outlives this test process and
-    // serves ferry-serve afterwards.
+    assert.equal(error.reason, 'AGENT_NOT_LISTENING', error.message);
+    assert.equal((error.cause as FerryError).reason, 'CONNECTION_REFUSED', error.message);
+    const attempts = Number(/\((\d+) attempts/.exec(error.message)?.[1]);
+    assert.ok(attempts >= 2, `expected retries, got: ${error.message}`);
+    // A call that starts while the relay is down, then the relay (as init starts it in a function VM; detached
+    // so it outlives this test process and serves ferry-serve afterwards): the retry connects.
+    const pending = client.noop(new Uint8Array([4, 5, 6]));
     const relay = await socat(
       [`VSOCK-LISTEN:${AGENT_PORT},reuseaddr,fork,backlog=128`, `TCP:${RELAY_HOST}:${AGENT_PORT}`],
       {
@@ -93,8 +100,7 @@ describe('guest SDK → @ferry/vsock → vsock://1 → relay → Kata socket →
       },
     );
     relay.unref();
-    const echo = await client.noop(new Uint8Array([1, 2, 3]));
-    assert.deepEqual([...echo], [1, 2, 3]);
+    assert.deepEqual([...(await pending)], [4, 5, 6]);
   });
 
   it('is served as the tenant its host socket names', async () => {
