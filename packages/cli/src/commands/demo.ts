@@ -50,7 +50,7 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary:
     'the offline demo: an agent, N function processes behind Kata-style sockets, a mixed workload, the dashboard',
-  synopsis: '[--tenants 4] [--duration <seconds>] [--json] [--admin <host:port>]',
+  synopsis: '[--tenants 4] [--duration <seconds>] [--json] [--admin <host:port>] [--vm]',
   details: 'Every answer is checked; exits 1 on any error. Ctrl-C stops the traffic early.',
   flags: {
     tenants: {
