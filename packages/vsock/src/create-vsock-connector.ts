@@ -67,6 +67,15 @@ export function connectError(cause: unknown, text: string, timeoutMs: number): F
       { reason: 'VSOCK_BLOCKED_BY_SECCOMP', cause },
     );
   }
+  // Nothing listens on that port: the vsock transports (virtio, loopback, Firecracker's hybrid vsock) answer the
+  // connection request with a reset, so connect(2) fails ECONNRESET where TCP would say ECONNREFUSED. It is the
+  // same condition for a caller (retry later), so it gets the same reason. Seen in a real guest: test/vm.
+  if (code === 'ECONNRESET' || code === 'ECONNREFUSED') {
+    return new FerryError(Code.UNAVAILABLE, `Cannot connect to ${text}: nothing listens there (${code})`, {
+      reason: 'CONNECTION_REFUSED',
+      cause,
+    });
+  }
   if (code === 'ETIMEDOUT') {
     return new FerryError(Code.DEADLINE_EXCEEDED, `Cannot connect to ${text} within ${timeoutMs} ms`, {
       reason: 'CONNECT_TIMEOUT',

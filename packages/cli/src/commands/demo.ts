@@ -25,6 +25,18 @@ export interface DemoArgs {
   readonly admin?: { readonly host: string; readonly port: number };
   /** Redraw a live table (a terminal); else print a progress line now and then. */
   readonly interactive: boolean;
+  /** How the functions run: processes on this machine (default), or microVMs (`--vm`, demo-vm.ts). */
+  readonly launcher?: FunctionLauncher;
+}
+
+/** Starts the demo's functions, one per sandbox socket, and stops them all at the end. */
+export interface FunctionLauncher {
+  /** `processes`, `microVMs (tcg)`…, for the demo's first lines. */
+  readonly kind: string;
+  /** Starts the function of one sandbox (the agent's address for it, `unix://…/kata.hvsock_2048`); resolves with its URL. */
+  start(socket: string): Promise<string>;
+  /** Stops every function started; idempotent. */
+  close(): Promise<void>;
 }
 
 const CONCURRENCY_PER_TENANT = 2;
@@ -38,7 +50,7 @@ export const demoCommand = defineCommand({
   name: 'demo',
   summary:
     'the offline demo: an agent, N function processes behind Kata-style sockets, a mixed workload, the dashboard',
-  synopsis: '[--tenants 4] [--duration <seconds>] [--json] [--admin <host:port>]',
+  synopsis: '[--tenants 4] [--duration <seconds>] [--json] [--admin <host:port>] [--vm]',
   details: 'Every answer is checked; exits 1 on any error. Ctrl-C stops the traffic early.',
   flags: {
     tenants: {
@@ -50,18 +62,27 @@ export const demoCommand = defineCommand({
     duration: { type: 'string', value: '<seconds>', help: 'seconds of traffic, 0 until Ctrl-C (default 20)' },
     json: { ...JSON_FLAG, help: 'print the summary as one JSON object' },
     admin: { type: 'string', value: '<host:port>', help: 'where the dashboard listens (default 127.0.0.1, any port)' },
+    vm: {
+      type: 'boolean',
+      default: false,
+      help: 'run each function in its own QEMU microVM (KVM, else software emulation); docs/vm-tests.md',
+    },
   },
-  run({ values }, { io, untilSignal, interactive }) {
+  async run({ values }, { io, env, untilSignal, interactive }) {
     const tenants = positiveInt(values.tenants, 'tenants') ?? 4;
     if (tenants > MAX_TENANTS) throw new UsageError(`--tenants is at most ${MAX_TENANTS}`);
     const duration = values.duration === undefined ? undefined : Number(values.duration);
     if (duration !== undefined && (!Number.isFinite(duration) || duration < 0)) {
       throw new UsageError('--duration must be a number of seconds (0: until Ctrl-C)');
     }
+    const launcher = values.vm
+      ? await (await import('./demo-vm.js')).createVmLauncher({ env, log: (line) => io.err(line) })
+      : undefined;
     return runDemo(
       {
         tenants,
         json: values.json,
+        ...(launcher ? { launcher } : {}),
         ...(duration === undefined ? {} : { durationS: duration }),
         ...(values.admin ? { admin: hostPort(values.admin, 'admin') } : {}),
         interactive: interactive && !values.json,
@@ -83,7 +104,7 @@ export const demoCommand = defineCommand({
 export async function runDemo(args: DemoArgs, io: Io, stop: Promise<unknown>): Promise<number> {
   const durationS = args.durationS ?? 20;
   const dir = await mkdtemp(join(tmpdir(), 'fd-'));
-  const children: ChildProcess[] = [];
+  const launcher = args.launcher ?? processLauncher();
   const vms: Server[] = [];
   let agent: Agent | undefined;
   let watcher: SandboxWatcher | undefined;
@@ -117,10 +138,10 @@ export async function runDemo(args: DemoArgs, io: Io, stop: Promise<unknown>): P
     const [texts, colours] = await Promise.all([textImages(), colourImages(), warmUp(runs[0]?.socket)]);
     await Promise.all(
       runs.map(async (run) => {
-        run.url = await startFunction(run.socket, children);
+        run.url = await launcher.start(run.socket);
       }),
     );
-    say(`functions: ${runs.map((r) => `${r.tenant.slice(0, 8)}… ${r.url}`).join(', ')}`);
+    say(`functions (${launcher.kind}): ${runs.map((r) => `${r.tenant.slice(0, 8)}… ${r.url}`).join(', ')}`);
     say(durationS > 0 ? `traffic for ${durationS} s (Ctrl-C stops early)…` : 'traffic until Ctrl-C…');
 
     let stopping = false;
@@ -151,7 +172,7 @@ export async function runDemo(args: DemoArgs, io: Io, stop: Promise<unknown>): P
     const silent = runs.some((r) => r.requests === 0);
     return summary.errors === 0 && !silent ? 0 : 1;
   } finally {
-    await Promise.all(children.map(stopChild));
+    await launcher.close();
     await watcher?.close();
     await Promise.all(vms.map((vm) => new Promise((resolve) => vm.close(resolve))));
     await admin?.close();
@@ -214,6 +235,18 @@ function sandboxEvents() {
         clearTimeout(timer);
         waiting.delete(id);
       });
+    },
+  };
+}
+
+/** Functions as `ferry serve` processes of this same CLI. */
+function processLauncher(): FunctionLauncher {
+  const children: ChildProcess[] = [];
+  return {
+    kind: 'processes',
+    start: (socket) => startFunction(socket, children),
+    close: async () => {
+      await Promise.all(children.map(stopChild));
     },
   };
 }
