@@ -358,6 +358,12 @@ describe('createOnnxRuntimeBackend()', () => {
     const moved = await open(t, { transferInputs: true }).load(batchModel);
     assertTensorsEqual(await moved.run({ x: mine }), { y });
     assert.equal(mine.data.byteLength, 0, 'the input buffer was transferred');
+    // An empty view may be a process-wide shared value (protobuf-es's zero-length default): never moved.
+    const empty = new Uint8Array(0);
+    const out = await moved.run({ x: { dtype: 'float32', shape: [0, 3], data: empty } });
+    assert.deepEqual(out.y?.shape, [0, 3]);
+    // A view over a detached buffer cannot be made (Node 20 has no ArrayBuffer#detached).
+    assert.equal(new Uint8Array(empty.buffer).byteLength, 0, 'an empty buffer stays with its owner');
   });
 
   it('throws RangeError and TypeError for bad options', () => {
