@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import type { Backend } from '@ferry/core';
+import type { Backend, BackendModel } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
@@ -101,11 +101,18 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       });
     }
   }
+  const scheduler = new ModelScheduler({ concurrency: limits.modelConcurrency, maxQueue: limits.maxQueuePerModel });
+  // Warm-ups are bounded work: inputs capped by maxWarmUpBytes, run through the model's scheduler with a deadline.
+  const warmUpLoaded = (model: BackendModel, { key }: { readonly key: string }) =>
+    warmUp(model, {
+      maxBytes: limits.maxWarmUpBytes,
+      timeoutMs: limits.warmUpTimeoutMs,
+      schedule: (work, signal) => scheduler.run(key, () => work(signal), { signal }),
+    });
   const cache = new ModelCache({
     budgetBytes: limits.modelCacheBytes,
-    ...(options.warmUp === false ? {} : { onLoaded: warmUp }),
+    ...(options.warmUp === false ? {} : { onLoaded: warmUpLoaded }),
   });
-  const scheduler = new ModelScheduler({ concurrency: limits.modelConcurrency, maxQueue: limits.maxQueuePerModel });
   const modelDirectory = options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined;
   const repository = new ModelRepository({
     directory: modelDirectory,

@@ -96,15 +96,21 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
           { reason: 'VACCEL_NO_MODEL_FILE' },
         );
       }
-      tenant.reserveModel(sessionId);
-      const sha256 = sha256Hex(file.bytes);
-      signal.throwIfAborted();
-      const backend = services.backends[0] as Backend;
-      // A guest's blob name is not a model name: metrics and listings use the content hash, as RegisterModel does.
-      const name = file.fromPath ? file.name : `sha256:${sha256.slice(0, 12)}`;
-      const { model: cached } = await services.cache.acquire(sha256, file.bytes, backend, name);
-      const model = await tenant.addModel(sessionId, name, cached);
-      return { resourceId: BigInt(model.id) };
+      // The model's place and bytes are reserved before any work, as RegisterModel does.
+      const reservation = tenant.reserveModel(sessionId);
+      try {
+        reservation.reserveBytes(file.bytes.byteLength);
+        const sha256 = sha256Hex(file.bytes);
+        signal.throwIfAborted();
+        const backend = services.backends[0] as Backend;
+        // A guest's blob name is not a model name: metrics and listings use the content hash, as RegisterModel does.
+        const name = file.fromPath ? file.name : `sha256:${sha256.slice(0, 12)}`;
+        const { model: cached } = await services.cache.acquire(sha256, file.bytes, backend, name);
+        const model = await tenant.addModel(reservation, name, cached);
+        return { resourceId: BigInt(model.id) };
+      } finally {
+        reservation.release();
+      }
     }),
 
     vaccelHandler(m.unregisterResource, async (input, context) => {
