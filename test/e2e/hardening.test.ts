@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Code, tensor } from '@ferry/core';
 import { buildModel } from '@ferry/onnx';
+import { encodeFrameHeader, MessageType } from '@ferry/protocol';
 import { spawnAgent } from '../support/cli.js';
 import { client, rejection, startAgent, tempDir } from '../support/fixtures.js';
 
@@ -71,6 +74,44 @@ describe('a hostile guest against the agent', () => {
     // The places are held by the registered models: a 41st is refused too.
     const more = await rejection(c.registerModel(session, { bytes: identityModel('m40') }));
     assert.equal(more.reason, 'TOO_MANY_MODELS');
+  });
+});
+
+describe('slow peers (slowloris)', () => {
+  // Without the cut-off the stalled connection never closes: the timeout turns that hang into a failure.
+  it('cuts off a peer that stalls mid-frame, and keeps a connection idle between frames open', {
+    timeout: 60_000,
+  }, async (t) => {
+    const dir = await tempDir(t);
+    const path = join(dir, 'a.sock');
+    const agent = await startAgent(t, { listen: [`unix://${path}`], limits: { maxFrameStallMs: 300 } });
+    const closes: unknown[] = [];
+    const stalls: unknown[] = [];
+    const onClose = (message: unknown) => closes.push(message);
+    const onStall = (message: unknown) => stalls.push(message);
+    subscribe('ferry:agent:connection:close', onClose);
+    subscribe('ferry:agent:connection:stalled', onStall);
+    t.after(() => {
+      unsubscribe('ferry:agent:connection:close', onClose);
+      unsubscribe('ferry:agent:connection:stalled', onStall);
+    });
+    // A well-behaved guest: one call, then idle.
+    const idle = client(t, { address: `unix://${path}` });
+    assert.deepEqual(await idle.noop(new Uint8Array([1])), new Uint8Array([1]));
+
+    // A hostile one: a header announcing 1,000 bytes, 5 of them, then silence.
+    const raw = netConnect(path);
+    t.after(() => raw.destroy());
+    const closed = new Promise((resolve) => raw.on('close', resolve));
+    raw.write(encodeFrameHeader(1, MessageType.REQUEST, 0, 1000));
+    raw.write(new Uint8Array(5));
+    await closed;
+    assert.deepEqual(stalls, [{ tenant: agent.listeners[0]?.tenant, bufferedBytes: 15 }]);
+
+    // The idle guest, silent for longer than the stalled one, still has its connection.
+    assert.deepEqual(await idle.noop(new Uint8Array([2])), new Uint8Array([2]));
+    assert.equal(closes.length, 1, 'only the stalled connection closed');
+    assert.equal(agent.stats().tenants[0]?.connections, 1);
   });
 });
 

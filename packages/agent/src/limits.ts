@@ -4,6 +4,11 @@ import { DEFAULT_AGENT_MAX_FRAME_BYTES } from '@ferry/protocol';
 export interface AgentLimits {
   /** Largest ttrpc frame accepted or sent. A larger claimed length closes the connection unread. */
   readonly maxFrameBytes: number;
+  /**
+   * How long a peer may pause in the middle of a frame (header or payload begun, not finished) before its
+   * connection is cut off (slowloris). A connection idle between frames stays open however long.
+   */
+  readonly maxFrameStallMs: number;
   /** Connections open at once on one tenant's listener. */
   readonly maxConnectionsPerTenant: number;
   /** Calls in flight on one connection. */
@@ -46,6 +51,7 @@ export interface AgentLimits {
 
 export const DEFAULT_LIMITS: AgentLimits = {
   maxFrameBytes: DEFAULT_AGENT_MAX_FRAME_BYTES,
+  maxFrameStallMs: 30_000,
   maxConnectionsPerTenant: 64,
   maxInflightPerConnection: 64,
   maxInflightPerTenant: 256,
