@@ -321,8 +321,9 @@ export async function fuzzAgent(options: FuzzOptions): Promise<FuzzReport> {
           break;
         }
         if (!flushed) await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
-        // Give the agent's answers a turn now and then, as a real peer would.
-        if (streamId % 64 === 1) await new Promise((r) => setImmediate(r));
+        // Let the agent's answer (or its hang-up) arrive before the next frame, so that frames are not
+        // written into a connection the agent already closed.
+        await new Promise((r) => setImmediate(r));
       }
       if (!stalled.has(socket)) {
         if (open) socket.destroy();
