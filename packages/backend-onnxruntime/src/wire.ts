@@ -40,6 +40,8 @@ export type ToWorker =
   | { readonly type: 'crash'; readonly mode: 'throw' | 'exit' };
 
 export type FromWorker =
+  /** Sent once, when ONNX Runtime is loaded and the worker takes calls (the watchdog starts counting then). */
+  | { readonly type: 'ready' }
   | {
       readonly type: 'loaded';
       readonly callId: number;
