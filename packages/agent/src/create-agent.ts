@@ -133,6 +133,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   }
   const visionWorkers = new VisionWorkers({
     size: limits.visionWorkers,
+    watchdogMs: limits.visionWatchdogMs,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
   });
   const services: AgentServices = {

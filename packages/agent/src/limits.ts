@@ -47,6 +47,11 @@ export interface AgentLimits {
   readonly maxImagePixels: number;
   /** Threads decoding and pre/post-processing images, off the event loop. */
   readonly visionWorkers: number;
+  /**
+   * A vision worker whose own work (not its waits for model runs) makes no progress for this long is
+   * terminated and replaced; its ops fail with UNAVAILABLE `WORKER_HUNG`.
+   */
+  readonly visionWatchdogMs: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
@@ -70,6 +75,7 @@ export const DEFAULT_LIMITS: AgentLimits = {
   maxImageBytes: 16 * 1024 * 1024,
   maxImagePixels: 25_000_000,
   visionWorkers: 2,
+  visionWatchdogMs: 60_000,
 };
 
 export function resolveLimits(overrides: Partial<AgentLimits> = {}): AgentLimits {
