@@ -107,8 +107,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let nextModelId = 1;
   let nextCallId = 1;
   let closed = false;
-  /** Hung workers set aside: each exits once its native call returns; close() waits for them. */
-  const abandoned = new Set<Promise<void>>();
+  /** Hung workers set aside (unref'd): each exits once its native call returns; close() waits for them. */
+  const abandoned = new Map<Worker, Promise<void>>();
 
   const failAll = (slot: Slot, error: FerryError) => {
     clearTimeout(slot.watchdog);
@@ -153,8 +153,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: 'hung' });
     slot.loaded.clear();
     const gone = slot.gone ?? Promise.resolve();
-    abandoned.add(gone);
-    void gone.then(() => abandoned.delete(gone));
+    abandoned.set(worker, gone);
+    void gone.then(() => abandoned.delete(worker));
     worker.postMessage({ type: 'close' } satisfies ToWorker);
     worker.unref();
     failAll(
@@ -310,8 +310,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           await gone;
         }),
       );
-      // Workers set aside as hung exit when their native call returns.
-      await Promise.all(abandoned);
+      // Workers set aside as hung exit when their native call returns; held (ref'd) until then.
+      for (const worker of abandoned.keys()) worker.ref();
+      await Promise.all(abandoned.values());
     },
 
     async crash(index, mode) {
