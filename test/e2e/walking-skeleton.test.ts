@@ -8,7 +8,7 @@ import { bytesPerElement, Code, type DType, DTypes, type NumericDType, type Tens
 import { buildModel } from '@ferry/onnx';
 import { createFrameDecoder, decodeResponse, encodeFrameHeader, MessageType } from '@ferry/protocol';
 import { client, rejection, startAgent, tempDir } from '../support/fixtures.js';
-import { mixedExpected, mixedInputs, mixedModel, slowModel } from '../support/models.js';
+import { busyModel, mixedExpected, mixedInputs, mixedModel, slowModel } from '../support/models.js';
 
 describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
   for (const transport of ['unix', 'tcp'] as const) {
@@ -214,13 +214,13 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     assert.equal(sessions.reason, 'TOO_MANY_SESSIONS');
     assert.equal(sessions.code, Code.RESOURCE_EXHAUSTED);
     const { modelId } = await c.registerModel(s1 as number, { bytes: mixedModel() });
-    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: slowModel(30) });
+    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: busyModel() });
     const models = await rejection(c.registerModel(s1 as number, { bytes: mixedModel() }));
     assert.equal(models.reason, 'TOO_MANY_MODELS');
     const tensors = await rejection(c.infer(modelId, { ...mixedInputs(1), extra: tensor('uint8', [1], [1]) }));
     assert.equal(tensors.reason, 'TOO_MANY_TENSORS');
     assert.equal(tensors.code, Code.RESOURCE_EXHAUSTED);
-    const x = tensor('float32', [256, 256], new Float32Array(256 * 256));
+    const x = tensor('float32', [1, 1], [0.5]);
     const calls = [1, 2, 3].map(() =>
       c.infer(slow, { x }).then(
         () => 'ok',
@@ -236,9 +236,9 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     await startAgent(t, { listen: [address], limits: { maxInflightPerTenant: 2 } });
     const [a, b] = [client(t, { address }), client(t, { address })];
     assert.ok(a && b);
-    const { modelId } = await a.registerModel(await a.createSession(), { bytes: slowModel(40) });
-    const { modelId: onB } = await b.registerModel(await b.createSession(), { bytes: slowModel(40) });
-    const x = tensor('float32', [256, 256], new Float32Array(256 * 256));
+    const { modelId } = await a.registerModel(await a.createSession(), { bytes: busyModel() });
+    const { modelId: onB } = await b.registerModel(await b.createSession(), { bytes: busyModel() });
+    const x = tensor('float32', [1, 1], [0.5]);
     const outcome = (p: Promise<unknown>) =>
       p.then(
         () => 'ok',
