@@ -128,9 +128,9 @@ describe('ferry CLI', () => {
     const down = await runFerry(['infer', '--address', address, '--model', 'x']);
     assert.equal(down.code, 1);
     assert.ok(down.stderr.includes(`[unavailable] Cannot connect to ${address}`), down.stderr);
-    const usage = await runFerry(['agent']);
+    const usage = await runFerry(['agent', '--tenant', 'sbx-1']);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /agent needs at least one --listen address/);
+    assert.match(usage.stderr, /--tenant names the tenant of exactly one --listen address/);
     const unknown = await runFerry(['infer', '--address', address, '--bogus']);
     assert.equal(unknown.code, 2);
     const help = await runFerry(['--help']);

@@ -1,55 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Code } from '@ferry/core';
-import { buildModel } from '@ferry/onnx';
+import { colourModel, writeColourClassifier } from '../support/colour-classifier.js';
 import { client, rejection, startAgent, tempDir } from '../support/fixtures.js';
 import { renderText, solidImage } from '../support/images.js';
 
-/**
- * A classifier with known semantics: the mean of each colour channel, i.e. "which colour dominates".
- * input [1, 3, 32, 32] float32 (NCHW, RGB, scaled to 0..1) → scores [1, 3].
- */
-function colourModel(): Uint8Array {
-  return buildModel({
-    name: 'dominant-colour',
-    opset: 17,
-    inputs: [{ name: 'image', dtype: 'float32', shape: [1, 3, 32, 32] }],
-    outputs: [{ name: 'scores', dtype: 'float32', shape: [1, 3] }],
-    nodes: [
-      { op: 'ReduceMean', inputs: ['image'], outputs: ['mean'], attributes: { axes: [2, 3], keepdims: 0 } },
-      { op: 'Identity', inputs: ['mean'], outputs: ['scores'] },
-    ],
-  });
-}
-
-const colourConfig = {
-  task: 'classify',
-  labels: 'labels.txt',
-  preprocess: {
-    resize: 'stretch',
-    width: 32,
-    height: 32,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    scale: 1 / 255,
-    layout: 'NCHW',
-    channels: 'RGB',
-  },
-  postprocess: { softmax: true, topK: 3 },
-};
-
 async function modelDir(t: import('node:test').TestContext): Promise<string> {
   const dir = join(await tempDir(t), 'models');
-  await mkdir(join(dir, 'colour'), { recursive: true });
-  await writeFile(join(dir, 'colour', 'model.onnx'), colourModel());
-  await writeFile(join(dir, 'colour', 'ferry.json'), JSON.stringify(colourConfig));
-  await writeFile(join(dir, 'colour', 'labels.txt'), 'red\ngreen\nblue\n');
-  await mkdir(join(dir, 'short-labels'));
-  await writeFile(join(dir, 'short-labels', 'model.onnx'), colourModel());
-  await writeFile(join(dir, 'short-labels', 'ferry.json'), JSON.stringify(colourConfig));
-  await writeFile(join(dir, 'short-labels', 'labels.txt'), 'red\ngreen\n');
+  await writeColourClassifier(dir, 'colour');
+  await writeColourClassifier(dir, 'short-labels', 'red\ngreen\n');
   return dir;
 }
 

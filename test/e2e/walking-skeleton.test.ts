@@ -8,7 +8,7 @@ import { bytesPerElement, Code, type DType, DTypes, type NumericDType, type Tens
 import { buildModel } from '@ferry/onnx';
 import { createFrameDecoder, decodeResponse, encodeFrameHeader, MessageType } from '@ferry/protocol';
 import { client, rejection, startAgent, tempDir } from '../support/fixtures.js';
-import { mixedExpected, mixedInputs, mixedModel, slowModel } from '../support/models.js';
+import { busyModel, mixedExpected, mixedInputs, mixedModel, slowModel } from '../support/models.js';
 
 describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
   for (const transport of ['unix', 'tcp'] as const) {
@@ -209,20 +209,19 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
       limits: { maxSessionsPerTenant: 2, maxModelsPerTenant: 2, maxTensorsPerCall: 5, maxInflightPerConnection: 2 },
     });
     // No local queue: the agent's own refusal comes through (a queueing client would hold the third call).
-    // The slow model must outlast the third frame's arrival; on a loaded machine 30 loops did not always.
     const c = client(t, { address, maxQueuedCalls: 0 });
     const [s1] = [await c.createSession(), await c.createSession()];
     const sessions = await rejection(c.createSession());
     assert.equal(sessions.reason, 'TOO_MANY_SESSIONS');
     assert.equal(sessions.code, Code.RESOURCE_EXHAUSTED);
     const { modelId } = await c.registerModel(s1 as number, { bytes: mixedModel() });
-    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: slowModel(120) });
+    const { modelId: slow } = await c.registerModel(s1 as number, { bytes: busyModel() });
     const models = await rejection(c.registerModel(s1 as number, { bytes: mixedModel() }));
     assert.equal(models.reason, 'TOO_MANY_MODELS');
     const tensors = await rejection(c.infer(modelId, { ...mixedInputs(1), extra: tensor('uint8', [1], [1]) }));
     assert.equal(tensors.reason, 'TOO_MANY_TENSORS');
     assert.equal(tensors.code, Code.RESOURCE_EXHAUSTED);
-    const x = tensor('float32', [256, 256], new Float32Array(256 * 256));
+    const x = tensor('float32', [1, 1], [0.5]);
     const calls = [1, 2, 3].map(() =>
       c.infer(slow, { x }).then(
         () => 'ok',
@@ -238,9 +237,9 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     await startAgent(t, { listen: [address], limits: { maxInflightPerTenant: 2 } });
     const [a, b] = [client(t, { address }), client(t, { address })];
     assert.ok(a && b);
-    const { modelId } = await a.registerModel(await a.createSession(), { bytes: slowModel(40) });
-    const { modelId: onB } = await b.registerModel(await b.createSession(), { bytes: slowModel(40) });
-    const x = tensor('float32', [256, 256], new Float32Array(256 * 256));
+    const { modelId } = await a.registerModel(await a.createSession(), { bytes: busyModel() });
+    const { modelId: onB } = await b.registerModel(await b.createSession(), { bytes: busyModel() });
+    const x = tensor('float32', [1, 1], [0.5]);
     const outcome = (p: Promise<unknown>) =>
       p.then(
         () => 'ok',
@@ -321,7 +320,8 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
   it('reports UNAVAILABLE naming the address when no agent is there, and reconnects when one comes back', async (t) => {
     const dir = await tempDir(t);
     const address = `unix://${join(dir, 'a.sock')}`;
-    const c = client(t, { address });
+    // The client retries while nothing listens (a microVM's first seconds); keep that window short here.
+    const c = client(t, { address, connectTimeoutMs: 500 });
     const down = await rejection(c.noop(new Uint8Array([1])));
     assert.equal(down.code, Code.UNAVAILABLE);
     assert.ok(down.message.includes(address), down.message);
@@ -355,7 +355,7 @@ describe('guest SDK ↔ ttrpc ↔ agent ↔ ONNX Runtime', () => {
     assert.deepEqual(y?.shape, [256, 256]);
     await closing;
     assert.equal(agent.stats().models.loaded, 0);
-    const after = await rejection(client(t, { address }).noop(new Uint8Array([1])));
+    const after = await rejection(client(t, { address, connectTimeoutMs: 500 }).noop(new Uint8Array([1])));
     assert.equal(after.code, Code.UNAVAILABLE);
   });
 });

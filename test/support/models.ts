@@ -1,5 +1,5 @@
 import { type Tensor, type TensorMap, tensor } from '@ferry/core';
-import { buildModel } from '@ferry/onnx';
+import { buildModel, type NodeSpec } from '@ferry/onnx';
 
 /**
  * A model with several ops over several dtypes, with known answers:
@@ -136,6 +136,33 @@ export function slowModel(loops = 60): Uint8Array {
     inputs: [{ name: 'x', dtype: 'float32', shape: [256, 256] }],
     outputs: [{ name: 'y', dtype: 'float32', shape: [256, 256] }],
     initializers: { W: tensor('float32', [256, 256], new Float32Array(256 * 256).fill(1 / 256)) },
+    nodes,
+  });
+}
+
+/**
+ * Long runs from a tiny request: x float32 [1, 1] is expanded to 1024 × 1024, then `loops` times
+ * m = tanh(m · W), then averaged back to y float32 [1, 1]. Each loop is a 1024³ MatMul, so runs last long
+ * enough (most of a second for 60 loops) that calls sent together are certainly in flight together, while
+ * each request and answer is one small frame.
+ */
+export function busyModel(loops = 60): Uint8Array {
+  const nodes: NodeSpec[] = [{ op: 'Expand', inputs: ['x', 'shape'], outputs: ['m'] }];
+  let prev = 'm';
+  for (let k = 0; k < loops; k++) {
+    nodes.push({ op: 'MatMul', inputs: [prev, 'W'], outputs: [`p${k}`] });
+    nodes.push({ op: 'Tanh', inputs: [`p${k}`], outputs: [`t${k}`] });
+    prev = `t${k}`;
+  }
+  nodes.push({ op: 'ReduceMean', inputs: [prev], outputs: ['y'], attributes: { axes: [0, 1], keepdims: 1 } });
+  return buildModel({
+    name: 'busy',
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [1, 1] }],
+    initializers: {
+      shape: tensor('int64', [2], new BigInt64Array([1024n, 1024n])),
+      W: tensor('float32', [1024, 1024], new Float32Array(1024 * 1024).fill(1 / 1024)),
+    },
     nodes,
   });
 }

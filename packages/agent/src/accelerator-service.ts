@@ -6,6 +6,7 @@ import {
   Accelerator,
   ModelInfoSchema,
   RepositoryModelSchema,
+  type TtrpcStatus,
   tensorInfoToWire,
   tensorMapFromWire,
   tensorMapToWire,
@@ -46,6 +47,8 @@ export interface AgentServices {
 export interface MethodHandler {
   readonly method: DescMethod;
   handle(input: unknown, context: CallContext): Promise<unknown>;
+  /** The status a failure answers with, for services with their own error shape (vAccel); by default `statusFromError`. */
+  readonly status?: (error: FerryError) => TtrpcStatus;
 }
 
 type Impl<M extends DescMethod> = (
@@ -125,33 +128,41 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
   }),
 
   handler(m.registerModel, async (input, { tenant, services, signal }) => {
-    tenant.reserveModel(input.sessionId);
-    const backend = pickBackend(services, input.backend);
-    let name: string;
-    let bytes: Uint8Array;
-    let sha256: string;
-    let batching: BatchPolicy | undefined;
-    switch (input.source.case) {
-      case 'modelBytes':
-        bytes = input.source.value;
-        sha256 = sha256Hex(bytes);
-        name = `sha256:${sha256.slice(0, 12)}`;
-        break;
-      case 'name': {
-        name = input.source.value;
-        ({ bytes, sha256 } = await services.repository.read(name));
-        batching = batchPolicy((await services.repository.describe(name)).config, services.batching);
-        break;
+    // The model's place (and then its bytes) are reserved before any work, so concurrent registrations
+    // count each other; the reservation goes back unless the model was added.
+    const reservation = tenant.reserveModel(input.sessionId);
+    try {
+      const backend = pickBackend(services, input.backend);
+      let name: string;
+      let bytes: Uint8Array;
+      let sha256: string;
+      let batching: BatchPolicy | undefined;
+      switch (input.source.case) {
+        case 'modelBytes':
+          bytes = input.source.value;
+          reservation.reserveBytes(bytes.byteLength);
+          sha256 = sha256Hex(bytes);
+          name = `sha256:${sha256.slice(0, 12)}`;
+          break;
+        case 'name': {
+          name = input.source.value;
+          ({ bytes, sha256 } = await services.repository.read(name));
+          reservation.reserveBytes(bytes.byteLength);
+          batching = batchPolicy((await services.repository.describe(name)).config, services.batching);
+          break;
+        }
+        default:
+          throw new FerryError(Code.INVALID_ARGUMENT, 'RegisterModel needs model_bytes or name', {
+            reason: 'MISSING_MODEL_SOURCE',
+          });
       }
-      default:
-        throw new FerryError(Code.INVALID_ARGUMENT, 'RegisterModel needs model_bytes or name', {
-          reason: 'MISSING_MODEL_SOURCE',
-        });
+      signal.throwIfAborted();
+      const { model: cached, reused } = await services.cache.acquire(sha256, bytes, backend, name);
+      const model = await tenant.addModel(reservation, name, cached, { batching });
+      return { model: modelInfo(model), reused };
+    } finally {
+      reservation.release();
     }
-    signal.throwIfAborted();
-    const { model: cached, reused } = await services.cache.acquire(sha256, bytes, backend, name);
-    const model = await tenant.addModel(input.sessionId, name, cached, { batching });
-    return { model: modelInfo(model), reused };
   }),
 
   handler(m.unregisterModel, async (input, { tenant }) => {

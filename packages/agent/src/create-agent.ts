@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import type { Backend } from '@ferry/core';
+import type { Backend, BackendModel } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
@@ -12,6 +12,8 @@ import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
 import { type BatchPolicy, ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
+import { vaccelV1Handlers } from './vaccel-v1-service.js';
+import { vaccelV3Handlers } from './vaccel-v3-service.js';
 import { AGENT_VERSION } from './version.js';
 import { VisionOps } from './vision-ops.js';
 import { VisionWorkers } from './vision-workers.js';
@@ -21,6 +23,8 @@ export interface ListenSpec {
   readonly address: string;
   /** Tenant name; by default the Kata sandbox id found in the path, else the address itself. */
   readonly tenant?: string;
+  /** Permission bits of a unix socket file (default 0o660). */
+  readonly unixSocketMode?: number;
 }
 
 export interface AgentOptions {
@@ -34,6 +38,8 @@ export interface AgentOptions {
   readonly builtinModels?: boolean;
   /** Warm each model up with a run on zeros when it loads (default true). */
   readonly warmUp?: boolean;
+  /** The model vAccel's ImageClassification runs (a model-repository name); without it, the call fails clearly. */
+  readonly vaccelClassifier?: string;
   /**
    * Dynamic batching across tenants for repository models whose ferry.json does not set `batching`
    * (default {@link DEFAULT_BATCHING}; `false`: only models whose ferry.json turns it on). Models
@@ -104,10 +110,6 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       });
     }
   }
-  const cache = new ModelCache({
-    budgetBytes: limits.modelCacheBytes,
-    ...(options.warmUp === false ? {} : { onLoaded: warmUp }),
-  });
   const batching = options.batching ?? DEFAULT_BATCHING;
   checkBatchPolicy(batching);
   const weights = new Map(Object.entries(options.tenantWeights ?? {}));
@@ -121,6 +123,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     maxQueue: limits.maxQueuePerModel,
     weightOf: (tenant) => weights.get(tenant) ?? 1,
   });
+  // Warm-ups are bounded work: inputs capped by maxWarmUpBytes, run through the model's scheduler with a deadline.
+  const warmUpLoaded = (model: BackendModel, { key }: { readonly key: string }) =>
+    warmUp(model, {
+      maxBytes: limits.maxWarmUpBytes,
+      timeoutMs: limits.warmUpTimeoutMs,
+      schedule: (work, signal) => scheduler.run(key, () => work(signal), { signal }),
+    });
+  const cache = new ModelCache({
+    budgetBytes: limits.modelCacheBytes,
+    ...(options.warmUp === false ? {} : { onLoaded: warmUpLoaded }),
+  });
   const modelDirectory = options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined;
   const repository = new ModelRepository({
     directory: modelDirectory,
@@ -128,8 +141,20 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     backend: options.backends[0] as Backend,
   });
+  // A classifier that is not in the repository fails at start, not at the first guest call.
+  if (options.vaccelClassifier !== undefined) {
+    const { task } = await repository.describe(options.vaccelClassifier);
+    if (task !== 'classify') {
+      throw new FerryError(
+        Code.FAILED_PRECONDITION,
+        `The vAccel classifier "${options.vaccelClassifier}" is a ${task} model; it needs task "classify" in its ferry.json`,
+        { reason: 'TASK_MISMATCH' },
+      );
+    }
+  }
   const visionWorkers = new VisionWorkers({
     size: limits.visionWorkers,
+    watchdogMs: limits.visionWatchdogMs,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
   });
   const services: AgentServices = {
@@ -142,8 +167,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers, batching }),
     batching,
   };
+  const vaccel = { classifier: options.vaccelClassifier, modelDir: options.modelDir };
   const handlers = new Map<string, MethodHandler>(
-    acceleratorHandlers.map((h) => [`${h.method.parent.typeName}/${h.method.name}`, h]),
+    [...acceleratorHandlers, ...vaccelV1Handlers(vaccel), ...vaccelV3Handlers(vaccel)].map((h) => [
+      `${h.method.parent.typeName}/${h.method.name}`,
+      h,
+    ]),
   );
   const tenants = new Map<string, Tenant>();
   const listeners = new Map<string, { listener: Listener; tenant: string }>();
@@ -189,10 +218,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   const addListener = async (spec: string | ListenSpec): Promise<ListenerInfo> => {
     if (state !== 'open')
       throw new FerryError(Code.FAILED_PRECONDITION, 'The agent is closed', { reason: 'AGENT_CLOSED' });
-    const { address, tenant: explicit } = typeof spec === 'string' ? { address: spec, tenant: undefined } : spec;
+    const {
+      address,
+      tenant: explicit,
+      unixSocketMode,
+    }: ListenSpec = typeof spec === 'string' ? { address: spec } : spec;
     const parsed = parseAddress(address);
     const tenant = explicit ?? tenantForAddress(parsed);
-    const listener = await listen(parsed, { onConnection: (socket) => accept(socket, tenant) });
+    const listener = await listen(parsed, {
+      onConnection: (socket) => accept(socket, tenant),
+      ...(unixSocketMode === undefined ? {} : { unixSocketMode }),
+    });
     listeners.set(listener.address, { listener, tenant });
     return { address: listener.address, tenant };
   };

@@ -1,4 +1,16 @@
-export type { AdminServer, AdminServerOptions, AdminStatus, TenantStatus } from './admin/index.js';
+export type {
+  AdminServer,
+  AdminServerOptions,
+  AdminServerStatus,
+  AdminStatus,
+  AdminTenantStatus,
+  LastError,
+  ListenerSource,
+  PodRef,
+  SkippedListener,
+  TenantOrigin,
+  TenantStatus,
+} from './admin/index.js';
 export { ADMIN_DEFAULTS, createAdminServer } from './admin/index.js';
 export { DEFAULT_BATCHING } from './batch-policy.js';
 export type { Agent, AgentOptions, AgentStats, ListenerInfo, ListenSpec, TenantStats } from './create-agent.js';

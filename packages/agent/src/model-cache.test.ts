@@ -50,22 +50,38 @@ describe('ModelCache', () => {
       { loaded: cache.stats().loaded, evictions: cache.stats().evictions, bytes: cache.stats().bytes },
       { loaded: 2, evictions: 1, bytes: 200 },
     );
+    await cache.release(b.model);
     const again = await cache.acquire('aaa', bytes(100, 1), backend);
     assert.equal(again.reused, false, 'evicted models load again');
     assert.equal(counts.loads, 4);
-    await cache.release(b.model);
+    assert.equal(counts.releases, 2, 'the idle one made room again');
     await cache.clear();
   });
 
-  it('never evicts a model that is held, and refuses a model larger than the budget', async () => {
+  it('never evicts a model that is held, and refuses before loading a model that does not fit beside the held ones', async () => {
     const { backend, counts } = countingBackend();
     const cache = new ModelCache({ budgetBytes: 150 });
     const held = await cache.acquire('held', bytes(100, 1), backend);
-    await cache.acquire('other', bytes(100, 2), backend);
-    assert.equal(counts.releases, 0, 'both held: over budget, nothing evicted');
+    await assert.rejects(cache.acquire('other', bytes(100, 2), backend), { reason: 'MODEL_CACHE_FULL' });
     await assert.rejects(cache.acquire('huge', bytes(200, 3), backend), { reason: 'MODEL_CACHE_FULL' });
+    assert.deepEqual(counts, { loads: 1, releases: 0 }, 'refused before any load; the held model stays');
     await cache.release(held.model);
-    assert.equal(counts.releases, 1);
+    await cache.acquire('other', bytes(100, 2), backend);
+    assert.deepEqual(counts, { loads: 2, releases: 1 }, 'once idle, it makes room');
+    await cache.clear();
+  });
+
+  it('counts loads in progress against the budget (concurrent acquires)', async () => {
+    const { backend, counts } = countingBackend();
+    const cache = new ModelCache({ budgetBytes: 250 });
+    const results = await Promise.allSettled(
+      ['a', 'b', 'c'].map((id, i) => cache.acquire(id, bytes(100, i + 1), backend)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
+    assert.equal(counts.loads, 2);
     await cache.clear();
   });
 });

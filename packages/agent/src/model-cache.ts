@@ -27,8 +27,11 @@ interface Entry {
 export interface ModelCacheOptions {
   /** Budget for loaded models, counted as their ONNX file sizes. Idle models beyond it are evicted. */
   readonly budgetBytes: number;
-  /** Called once a model has loaded (a warm-up run, for instance); its failure is ignored. */
-  readonly onLoaded?: (model: BackendModel, sha256: string) => Promise<void>;
+  /** Called once a model has loaded (a warm-up run, for instance) with its cache key; its failure is ignored. */
+  readonly onLoaded?: (
+    model: BackendModel,
+    loaded: { readonly key: string; readonly sha256: string },
+  ) => Promise<unknown>;
 }
 
 export interface ModelCacheStats {
@@ -69,17 +72,20 @@ export class ModelCache {
     let entry = this.#entries.get(key);
     const reused = entry !== undefined;
     if (!entry) {
-      if (bytes.byteLength > this.#options.budgetBytes) {
+      // Admitted before any work: the new model plus every model that cannot be evicted (held, or still
+      // loading) must fit the budget. Idle models make room when the load is done.
+      const pinned = this.#pinnedBytes();
+      if (pinned + bytes.byteLength > this.#options.budgetBytes) {
         throw new FerryError(
           Code.RESOURCE_EXHAUSTED,
-          `A model of ${bytes.byteLength} bytes does not fit the model cache budget of ${this.#options.budgetBytes} bytes`,
+          `A model of ${bytes.byteLength} bytes does not fit the model cache budget of ${this.#options.budgetBytes} bytes (${pinned} in use)`,
           { reason: 'MODEL_CACHE_FULL' },
         );
       }
       this.#loads++;
       const started = performance.now();
       const loading = backend.load(bytes, { id: sha256 }).then(async (model) => {
-        await this.#options.onLoaded?.(model, sha256).catch(() => {});
+        await this.#options.onLoaded?.(model, { key, sha256 }).catch(() => {});
         return model;
       });
       const created: Entry = {
@@ -160,6 +166,13 @@ export class ModelCache {
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     await Promise.allSettled(entries.map(async (e) => (await e.loading).release()));
+  }
+
+  /** Bytes of the models that eviction cannot free: held, or still loading. */
+  #pinnedBytes(): number {
+    let pinned = 0;
+    for (const e of this.#entries.values()) if (e.refs > 0 || !e.loaded) pinned += e.bytes;
+    return pinned;
   }
 
   async #evict(): Promise<void> {

@@ -18,6 +18,8 @@ import type { OpReport } from './vision-ops.js';
 const callStart = channel('ferry:agent:call:start');
 const callEnd = channel('ferry:agent:call:end');
 const connectionClosed = channel('ferry:agent:connection:close');
+/** A connection cut off for stalling in the middle of a frame (`{ tenant, bufferedBytes }`). */
+const connectionStalled = channel('ferry:agent:connection:stalled');
 
 export interface ServedConnection {
   readonly tenant: Tenant;
@@ -167,7 +169,8 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     };
     const fail = (error: unknown) => {
       const failure = toGuestError(error);
-      answer(errorFrame(streamId, failure), failure.code);
+      const status = handler.status?.(failure) ?? statusFromError(failure);
+      answer(encodeResponseFrame(streamId, { status }, undefined, frameLimit), failure.code);
     };
     const requestedMs = request.timeoutNano > 0n ? Number(request.timeoutNano / 1_000_000n) : Number.POSITIVE_INFINITY;
     const deadlineMs = Math.max(1, Math.min(requestedMs, limits.maxDeadlineMs));
@@ -198,6 +201,25 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     }
   };
 
+  // Slowloris: a peer that stops in the middle of a frame holds a partial buffer (at most maxFrameBytes);
+  // after maxFrameStallMs without a byte it loses the connection. Between frames it may idle for hours.
+  let stallTimer: ReturnType<typeof setTimeout> | undefined;
+  const watchStall = () => {
+    if (decoder.buffered === 0) {
+      clearTimeout(stallTimer);
+      stallTimer = undefined;
+    } else if (stallTimer) {
+      stallTimer.refresh();
+    } else {
+      stallTimer = setTimeout(() => {
+        if (connectionStalled.hasSubscribers) {
+          connectionStalled.publish({ tenant: tenant.name, bufferedBytes: decoder.buffered });
+        }
+        socket.destroy();
+      }, limits.maxFrameStallMs).unref();
+    }
+  };
+
   socket.on('data', (chunk: Buffer) => {
     if (abandoned) return;
     let frames: ReturnType<typeof decoder.push>;
@@ -207,6 +229,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       abandon(error instanceof FrameTooLargeError ? error.streamId : undefined, FerryError.from(error));
       return;
     }
+    watchStall();
     for (const frame of frames) {
       if (abandoned) return;
       if (frame.type !== MessageType.REQUEST || frame.streamId % 2 === 0) {
@@ -219,6 +242,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   socket.on('end', () => socket.end());
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
+    clearTimeout(stallTimer);
     for (const call of inflight.values()) {
       call.controller?.abort(new FerryError(Code.CANCELLED, 'The connection closed', { reason: 'CONNECTION_CLOSED' }));
     }

@@ -10,6 +10,20 @@ export interface TenantModel {
   readonly cached: CachedModel;
   /** Set for repository models that batch across tenants; guest-uploaded bytes never do. */
   readonly batching?: BatchPolicy;
+  /** Its size, counted against `maxModelBytesPerTenant`. */
+  readonly bytes: number;
+}
+
+/**
+ * A place for one model, held from the moment a registration is admitted until it is added (or fails):
+ * concurrent registrations count each other, so the limits hold however many arrive at once. Release it
+ * in `finally`; releasing after {@link Tenant.addModel} took it over does nothing.
+ */
+export interface ModelReservation {
+  readonly sessionId: number;
+  /** Reserves the model's size against the tenant's byte budget, or throws RESOURCE_EXHAUSTED. Once. */
+  reserveBytes(bytes: number): void;
+  release(): void;
 }
 
 interface Session {
@@ -29,6 +43,10 @@ export class Tenant {
   readonly #cache: ModelCache;
   readonly #sessions = new Map<number, Session>();
   readonly #models = new Map<number, TenantModel>();
+  /** Registrations admitted and not yet added or failed. */
+  #reservedModels = 0;
+  /** Bytes of registered models plus those reserved by registrations in progress. */
+  #modelBytes = 0;
   #nextSessionId = 1;
   #nextModelId = 1;
   connections = 0;
@@ -87,6 +105,11 @@ export class Tenant {
     return this.#models.size;
   }
 
+  /** Bytes of the tenant's registered models and of the registrations in progress. */
+  get modelBytes(): number {
+    return this.#modelBytes;
+  }
+
   createSession(owner: object): number {
     if (this.#sessions.size >= this.#limits.maxSessionsPerTenant) {
       throw new FerryError(
@@ -107,30 +130,70 @@ export class Tenant {
     await Promise.all([...session.models].map((modelId) => this.unregisterModel(modelId)));
   }
 
-  /** Checks that a model may be added to the session; call before loading. */
-  reserveModel(sessionId: number): void {
+  /** Throws NOT_FOUND unless the session exists. */
+  checkSession(id: number): void {
+    this.#session(id);
+  }
+
+  /**
+   * Admits one more model for the session before anything is read or loaded: registered models plus
+   * registrations in progress stay within `maxModelsPerTenant` (RESOURCE_EXHAUSTED `TOO_MANY_MODELS`).
+   */
+  reserveModel(sessionId: number): ModelReservation {
     this.#session(sessionId);
-    if (this.#models.size >= this.#limits.maxModelsPerTenant) {
+    const limits = this.#limits;
+    const held = this.#models.size + this.#reservedModels;
+    if (held >= limits.maxModelsPerTenant) {
       throw new FerryError(
         Code.RESOURCE_EXHAUSTED,
-        `Tenant "${this.name}" already has ${this.#models.size} models (limit ${this.#limits.maxModelsPerTenant})`,
+        `Tenant "${this.name}" already has ${held} models registered or loading (limit ${limits.maxModelsPerTenant})`,
         { reason: 'TOO_MANY_MODELS' },
       );
     }
+    this.#reservedModels++;
+    return new Reservation(this, sessionId);
   }
 
-  /** Adds a loaded model to a session; if the session went away meanwhile, the model is released. */
+  /** Called by a {@link Reservation}: counts `n` more bytes, or throws RESOURCE_EXHAUSTED. */
+  reserveBytes(n: number): void {
+    const budget = this.#limits.maxModelBytesPerTenant;
+    if (this.#modelBytes + n > budget) {
+      throw new FerryError(
+        Code.RESOURCE_EXHAUSTED,
+        `A model of ${n} bytes would take tenant "${this.name}" past its ${budget}-byte model budget (${this.#modelBytes} in use)`,
+        { reason: 'TENANT_MODEL_BYTES' },
+      );
+    }
+    this.#modelBytes += n;
+  }
+
+  /** Called by a {@link Reservation} that ends: its place (and its bytes, unless a model took them) go back. */
+  unreserve(bytes: number): void {
+    this.#reservedModels--;
+    this.#modelBytes -= bytes;
+  }
+
+  /**
+   * Adds a loaded model to a session, taking over the reservation's place and bytes; if the session went
+   * away meanwhile, the model is released (and the reservation with it).
+   */
   async addModel(
-    sessionId: number,
+    reservation: ModelReservation,
     name: string,
     cached: CachedModel,
     options: { readonly batching?: BatchPolicy | undefined } = {},
   ): Promise<TenantModel> {
+    if (!(reservation instanceof Reservation) || reservation.tenant !== this) {
+      throw new TypeError('The reservation is not from this tenant');
+    }
+    const { sessionId } = reservation;
     const session = this.#sessions.get(sessionId);
     if (!session) {
+      reservation.release();
       await this.#cache.release(cached);
       throw this.#sessionNotFound(sessionId);
     }
+    const bytes = reservation.take();
     const id = nextFree(this.#models, this.#nextModelId);
     this.#nextModelId = id + 1;
     const model: TenantModel = {
@@ -138,6 +201,7 @@ export class Tenant {
       sessionId,
       name,
       cached,
+      bytes,
       ...(options.batching ? { batching: options.batching } : {}),
     };
     this.#models.set(id, model);
@@ -158,6 +222,7 @@ export class Tenant {
   async unregisterModel(id: number): Promise<void> {
     const model = this.model(id);
     this.#models.delete(id);
+    this.#modelBytes -= model.bytes;
     this.#sessions.get(model.sessionId)?.models.delete(id);
     await this.#cache.release(model.cached);
   }
@@ -182,6 +247,39 @@ export class Tenant {
     return new FerryError(Code.NOT_FOUND, `Session ${id} does not exist for tenant "${this.name}"`, {
       reason: 'SESSION_NOT_FOUND',
     });
+  }
+}
+
+class Reservation implements ModelReservation {
+  readonly tenant: Tenant;
+  readonly sessionId: number;
+  #state: 'held' | 'taken' | 'released' = 'held';
+  #bytes = 0;
+
+  constructor(tenant: Tenant, sessionId: number) {
+    this.tenant = tenant;
+    this.sessionId = sessionId;
+  }
+
+  reserveBytes(bytes: number): void {
+    if (this.#state !== 'held' || this.#bytes !== 0)
+      throw new Error('reserveBytes() is called once, before addModel()');
+    this.tenant.reserveBytes(bytes);
+    this.#bytes = bytes;
+  }
+
+  release(): void {
+    if (this.#state !== 'held') return;
+    this.#state = 'released';
+    this.tenant.unreserve(this.#bytes);
+  }
+
+  /** The model was added: its place becomes a registered model, its bytes stay counted. */
+  take(): number {
+    if (this.#state !== 'held') throw new Error('The model reservation was already used or released');
+    this.#state = 'taken';
+    this.tenant.unreserve(0);
+    return this.#bytes;
   }
 }
 

@@ -31,9 +31,13 @@ export type ToVisionWorker =
   | ({ readonly type: 'op'; readonly id: number } & { readonly request: OpRequest; readonly limits: ImageLimits })
   | { readonly type: 'ran'; readonly runId: number; readonly output?: Tensor; readonly error?: WireError }
   /** Test hook: the worker exits at once, as a crash would. */
-  | { readonly type: 'crash' };
+  | { readonly type: 'crash' }
+  /** Test hook: the worker spins forever, as a pathological decode would. */
+  | { readonly type: 'hang' };
 
 export type FromVisionWorker =
+  /** Sent once, when the worker has loaded its modules and takes ops (its watchdog counts from then). */
+  | { readonly type: 'ready' }
   | {
       readonly type: 'run';
       readonly id: number;

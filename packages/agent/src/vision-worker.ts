@@ -94,6 +94,11 @@ async function perform(id: number, request: OpRequest, limits: ImageLimits): Pro
 
 port.on('message', (message: ToVisionWorker) => {
   if (message.type === 'crash') process.exit(70);
+  if (message.type === 'hang') {
+    // Busy, never yielding: only terminate() ends it.
+    while (Atomics.load(spin, 0) === 0) spin[1] = (spin[1] ?? 0) + 1;
+    return;
+  }
   if (message.type === 'ran') {
     const run = runs.get(message.runId);
     if (!run) return;
@@ -107,3 +112,8 @@ port.on('message', (message: ToVisionWorker) => {
     (error) => post({ type: 'done', id: message.id, error: toWireError(error) }),
   );
 });
+
+/** Never set: the `hang` test hook spins on it. */
+const spin = new Int32Array(new SharedArrayBuffer(8));
+
+post({ type: 'ready' });

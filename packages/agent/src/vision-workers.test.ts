@@ -68,6 +68,24 @@ describe('VisionWorkers', () => {
     assert.equal((after as { label: string }[])[0]?.label, 'light');
   });
 
+  it('stops a worker that makes no progress past its watchdog: its ops fail UNAVAILABLE (WORKER_HUNG)', async (t) => {
+    const workers = new VisionWorkers({ size: 1, limits, watchdogMs: 200 });
+    t.after(() => workers.close());
+    const request = (image: Uint8Array): OpRequest => ({ op: 'classify', image, model: { config }, topK: 1 });
+    // Start the worker, then make it spin: the op behind the spin can only fail.
+    await workers.run(request(await grey(20)), (_r, i) => brightness(i));
+    workers.hang(0);
+    await assert.rejects(
+      workers.run(request(await grey(20)), (_r, i) => brightness(i)),
+      {
+        code: Code.UNAVAILABLE,
+        reason: 'WORKER_HUNG',
+      },
+    );
+    const after = await workers.run(request(await grey(230)), (_r, i) => brightness(i));
+    assert.equal((after as { label: string }[])[0]?.label, 'light', 'a fresh worker serves the next op');
+  });
+
   it('answers a bad image from the worker with the image error, and an aborted op with CANCELLED', async (t) => {
     const workers = new VisionWorkers({ size: 1, limits });
     t.after(() => workers.close());

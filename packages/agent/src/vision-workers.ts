@@ -23,7 +23,16 @@ interface Op {
 interface Slot {
   worker: Worker | undefined;
   readonly ops: Map<number, Op>;
+  /** Model runs the worker asked for and waits on (time spent there is not the worker's). */
+  awaitingRuns: number;
+  /** Whether the current worker has started (loaded its modules); starting is not counted by the watchdog. */
+  ready: boolean;
+  /** Armed while some op is the worker's own work; fires after `watchdogMs` without a message from it. */
+  watchdog: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** Default of the vision watchdog: a minute of a worker's own work (decoding, pre/post-processing) without progress. */
+const DEFAULT_WATCHDOG_MS = 60_000;
 
 /**
  * Threads that decode, pre- and post-process images, so that a tenant's OCR never stalls another
@@ -33,12 +42,20 @@ interface Slot {
 export class VisionWorkers {
   readonly #slots: Slot[];
   readonly #limits: ImageLimits;
+  readonly #watchdogMs: number;
   #nextId = 1;
   #closed = false;
 
-  constructor(options: { readonly size: number; readonly limits: ImageLimits }) {
-    this.#slots = Array.from({ length: options.size }, () => ({ worker: undefined, ops: new Map() }));
+  constructor(options: { readonly size: number; readonly limits: ImageLimits; readonly watchdogMs?: number }) {
+    this.#slots = Array.from({ length: options.size }, () => ({
+      worker: undefined,
+      ops: new Map(),
+      ready: false,
+      awaitingRuns: 0,
+      watchdog: undefined,
+    }));
     this.#limits = options.limits;
+    this.#watchdogMs = options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
   }
 
   run(request: OpRequest, runFor: RunFor, options: { readonly signal?: AbortSignal } = {}): Promise<unknown> {
@@ -54,6 +71,7 @@ export class VisionWorkers {
       const onAbort = () => {
         if (slot.ops.delete(id)) reject(FerryError.from(signal?.reason, Code.CANCELLED));
         if (slot.ops.size === 0) worker.unref();
+        this.#watch(slot, worker);
       };
       const settle = () => signal?.removeEventListener('abort', onAbort);
       slot.ops.set(id, {
@@ -71,7 +89,41 @@ export class VisionWorkers {
       worker.ref();
       // The image is the caller's (a view into a received frame): cloned, not transferred.
       worker.postMessage({ type: 'op', id, request, limits: this.#limits } satisfies ToVisionWorker);
+      this.#watch(slot, worker);
     });
+  }
+
+  /** Test hook: makes worker `index` spin forever, as a pathological decode would. */
+  hang(index: number): void {
+    this.#slots[index]?.worker?.postMessage({ type: 'hang' } satisfies ToVisionWorker);
+  }
+
+  /**
+   * (Re-)arms the slot's watchdog while some op is the worker's own work (not waiting for a model run on
+   * this thread); any message from the worker counts as progress. A worker that makes none for
+   * `watchdogMs` is terminated (it runs JavaScript and sharp, which can be stopped) and its ops fail with
+   * UNAVAILABLE `WORKER_HUNG`; the next op starts a fresh one.
+   */
+  #watch(slot: Slot, worker: Worker): void {
+    clearTimeout(slot.watchdog);
+    slot.watchdog = undefined;
+    if (slot.worker !== worker || !slot.ready || slot.ops.size <= slot.awaitingRuns) return;
+    slot.watchdog = setTimeout(() => {
+      if (slot.worker !== worker) return;
+      slot.worker = undefined;
+      this.#fail(
+        slot,
+        new FerryError(
+          Code.UNAVAILABLE,
+          `A vision worker made no progress for ${this.#watchdogMs} ms and was stopped`,
+          {
+            reason: 'WORKER_HUNG',
+          },
+        ),
+      );
+      void worker.terminate();
+    }, this.#watchdogMs);
+    slot.watchdog.unref();
   }
 
   /** Ops in flight, per worker. */
@@ -103,20 +155,31 @@ export class VisionWorkers {
   #spawn(slot: Slot): Worker {
     const worker = startWorker(import.meta.url, 'vision-worker');
     slot.worker = worker;
+    slot.ready = false;
     worker.unref();
     worker.on('message', (message: FromVisionWorker) => {
+      if (message.type === 'ready') {
+        slot.ready = true;
+        this.#watch(slot, worker);
+        return;
+      }
       if (message.type === 'done') {
         const op = slot.ops.get(message.id);
         if (!op) return;
         slot.ops.delete(message.id);
         if (slot.ops.size === 0) worker.unref();
+        this.#watch(slot, worker);
         if (message.error) op.reject(fromWireError(message.error));
         else op.resolve(message.result);
         return;
       }
       const op = slot.ops.get(message.id);
+      slot.awaitingRuns++;
+      this.#watch(slot, worker);
       const reply = (output: Tensor | undefined, error?: unknown) => {
         if (slot.worker !== worker) return;
+        slot.awaitingRuns--;
+        this.#watch(slot, worker);
         if (error !== undefined || !output) {
           worker.postMessage({ type: 'ran', runId: message.runId, error: toWireError(error) } satisfies ToVisionWorker);
           return;
@@ -147,6 +210,9 @@ export class VisionWorkers {
   }
 
   #fail(slot: Slot, error: FerryError): void {
+    clearTimeout(slot.watchdog);
+    slot.watchdog = undefined;
+    slot.awaitingRuns = 0;
     const ops = [...slot.ops.values()];
     slot.ops.clear();
     for (const op of ops) op.reject(error);

@@ -291,6 +291,32 @@ describe('createOnnxRuntimeBackend()', () => {
     }
   });
 
+  it('replaces a worker hung past the watchdog and fails its calls with UNAVAILABLE (WORKER_HUNG)', async (t) => {
+    // Seconds of native work against a half-second watchdog; loading either model takes milliseconds.
+    const BIG = 1024;
+    const endless = buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', shape: [BIG, BIG] }],
+      outputs: [{ name: 'y40', dtype: 'float32', shape: [BIG, BIG] }],
+      nodes: Array.from({ length: 40 }, (_, k) => ({
+        op: 'MatMul',
+        inputs: [k === 0 ? 'x' : `y${k}`, 'x'],
+        outputs: [`y${k + 1}`],
+      })),
+    });
+    const backend = open(t, { watchdogMs: 500, intraOpNumThreads: 1 });
+    const stuck = await backend.load(endless);
+    const quick = await backend.load(batchModel);
+    const { x, y } = batchOf(2);
+    const hung = stuck.run({ x: tensor('float32', [BIG, BIG], new Float32Array(BIG * BIG).fill(2 ** -10)) });
+    const behind = quick.run({ x }); // queued on the same worker, behind the hung run
+    await assert.rejects(hung, { code: 14, reason: 'WORKER_HUNG' });
+    await assert.rejects(behind, { code: 14, reason: 'WORKER_HUNG' });
+    // A fresh worker serves the next call at once, loading the model again.
+    assertTensorsEqual(await quick.run({ x }), { y });
+    assert.deepEqual(onnxRuntimeWorkerStats(backend)[0], { started: true, runsInFlight: 0, modelsLoaded: 1 });
+    await backend.close(); // waits for the set-aside worker to finish its run and exit
+  });
+
   it('dispatches to the worker with the fewest runs in flight, loading models there lazily', async (t) => {
     const backend = open(t, { workers: 2 });
     const model = await backend.load(batchModel);
@@ -358,6 +384,12 @@ describe('createOnnxRuntimeBackend()', () => {
     const moved = await open(t, { transferInputs: true }).load(batchModel);
     assertTensorsEqual(await moved.run({ x: mine }), { y });
     assert.equal(mine.data.byteLength, 0, 'the input buffer was transferred');
+    // An empty view may be a process-wide shared value (protobuf-es's zero-length default): never moved.
+    const empty = new Uint8Array(0);
+    const out = await moved.run({ x: { dtype: 'float32', shape: [0, 3], data: empty } });
+    assert.deepEqual(out.y?.shape, [0, 3]);
+    // A view over a detached buffer cannot be made (Node 20 has no ArrayBuffer#detached).
+    assert.equal(new Uint8Array(empty.buffer).byteLength, 0, 'an empty buffer stays with its owner');
   });
 
   it('throws RangeError and TypeError for bad options', () => {

@@ -26,6 +26,12 @@ export interface OnnxRuntimeBackendOptions {
   readonly allowSpinning?: boolean;
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
+   * Per-call watchdog: a worker that has not finished a load or run after this long is hung. Its calls fail
+   * with UNAVAILABLE (`WORKER_HUNG`) and a fresh worker takes the next ones; the hung one exits when its
+   * native call returns (it cannot be stopped inside it). Default 120000 (two minutes).
+   */
+  readonly watchdogMs?: number;
+  /**
    * Move input buffers to the worker without copying when a tensor's view spans its whole ArrayBuffer. The
    * caller's tensors are then detached (empty) after `run`. Default false: inputs are copied once.
    */
@@ -53,8 +59,12 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
   if (graphOptimizationLevel !== undefined && !optimizationLevels.includes(graphOptimizationLevel)) {
     throw new TypeError(`graphOptimizationLevel must be one of ${optimizationLevels.join(', ')}`);
   }
+  const watchdogMs = options.watchdogMs ?? 120_000;
+  if (!Number.isSafeInteger(watchdogMs) || watchdogMs < 1)
+    throw new RangeError('watchdogMs must be a positive integer');
   const pool = createWorkerPool({
     workers,
+    watchdogMs,
     executionProviders: [...executionProviders],
     transferInputs: options.transferInputs ?? false,
     ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }),

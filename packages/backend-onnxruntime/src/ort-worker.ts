@@ -200,3 +200,5 @@ port.on('message', (message: ToWorker) => {
       throw new Error('ONNX Runtime worker crashed on request (testing)');
   }
 });
+
+post({ type: 'ready' });

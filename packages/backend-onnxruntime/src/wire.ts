@@ -40,6 +40,8 @@ export type ToWorker =
   | { readonly type: 'crash'; readonly mode: 'throw' | 'exit' };
 
 export type FromWorker =
+  /** Sent once, when ONNX Runtime is loaded and the worker takes calls (the watchdog starts counting then). */
+  | { readonly type: 'ready' }
   | {
       readonly type: 'loaded';
       readonly callId: number;
@@ -50,9 +52,9 @@ export type FromWorker =
   | { readonly type: 'failed'; readonly callId: number; readonly error: WireError };
 
 /**
- * Encodes tensors for postMessage and lists the buffers to transfer. A view that owns its whole buffer is
- * transferred as is when `transferOwned` (the caller's tensor is detached); otherwise its bytes are copied
- * once into a fresh buffer, which is transferred.
+ * Encodes tensors for postMessage and lists the buffers to transfer. A non-empty view that owns its whole
+ * buffer is transferred as is when `transferOwned` (the caller's tensor is detached); otherwise its bytes are
+ * copied once into a fresh buffer, which is transferred.
  */
 export function toWire(
   tensors: Iterable<readonly [string, Tensor]>,
@@ -66,8 +68,12 @@ export function toWire(
       continue;
     }
     const { buffer, byteOffset, byteLength } = t.data;
+    // An empty view is never moved: it may be a value shared across the whole process (protobuf-es keeps
+    // one zero-length default per field on the message prototype), and detaching it breaks every later
+    // message, the guest's own included when it runs in the same process (`local:`).
     const owned =
       transferOwned &&
+      byteLength > 0 &&
       buffer instanceof ArrayBuffer &&
       byteOffset === 0 &&
       byteLength === buffer.byteLength &&

@@ -9,6 +9,8 @@ const workerLost = channel('ferry:backend:worker:restart');
 export interface WorkerPoolOptions extends SessionSettings {
   readonly workers: number;
   readonly transferInputs: boolean;
+  /** A worker that has not answered a load or run for this long is hung: replaced, its calls failed. */
+  readonly watchdogMs: number;
 }
 
 export interface WorkerStats {
@@ -51,6 +53,10 @@ interface Slot {
   runsInFlight: number;
   readonly pending: Map<number, Pending>;
   readonly loaded: Set<number>;
+  /** Whether the current worker has loaded ONNX Runtime and said so. */
+  ready?: boolean;
+  /** Fires when the worker has pending calls and has not replied for `watchdogMs`. */
+  watchdog?: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Turns an aborted signal into CANCELLED (or DEADLINE_EXCEEDED for AbortSignal.timeout). */
@@ -101,8 +107,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let nextModelId = 1;
   let nextCallId = 1;
   let closed = false;
+  /** Hung workers set aside (unref'd): each exits once its native call returns; close() waits for them. */
+  const abandoned = new Map<Worker, Promise<void>>();
 
   const failAll = (slot: Slot, error: FerryError) => {
+    clearTimeout(slot.watchdog);
     const pending = [...slot.pending.values()];
     slot.pending.clear();
     slot.runsInFlight = 0;
@@ -122,17 +131,64 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     );
   };
 
+  /**
+   * The watchdog fired: the worker has been inside one native call for `watchdogMs`. It cannot be
+   * terminated (stopping a worker inside onnxruntime-node's native code aborts the whole process), so it
+   * is set aside instead: its calls fail with UNAVAILABLE `WORKER_HUNG` now, the slot gets a fresh worker
+   * on the next dispatch, and the old one is told to exit, which it does as soon as the native call returns.
+   */
+  /**
+   * Arms the slot's watchdog for calls now pending; every reply from the worker re-arms it, the last one
+   * disarms it. So it measures time without progress, not the length of a queue of healthy runs.
+   */
+  const watch = (slot: Slot, worker: Worker) => {
+    clearTimeout(slot.watchdog);
+    slot.watchdog = setTimeout(() => hung(slot, worker), options.watchdogMs);
+    slot.watchdog.unref();
+  };
+
+  const hung = (slot: Slot, worker: Worker) => {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: 'hung' });
+    slot.loaded.clear();
+    const gone = slot.gone ?? Promise.resolve();
+    abandoned.set(worker, gone);
+    void gone.then(() => abandoned.delete(worker));
+    worker.postMessage({ type: 'close' } satisfies ToWorker);
+    worker.unref();
+    failAll(
+      slot,
+      new FerryError(
+        Code.UNAVAILABLE,
+        `ONNX Runtime worker ${slot.index} did not answer within ${options.watchdogMs} ms and was replaced`,
+        { reason: 'WORKER_HUNG' },
+      ),
+    );
+  };
+
   const spawn = (slot: Slot): Worker => {
     const worker = startOrtWorker(settings);
     slot.worker = worker;
+    slot.ready = false;
     slot.gone = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.unref();
     worker.on('message', (message: FromWorker) => {
+      if (message.type === 'ready') {
+        slot.ready = true;
+        if (slot.pending.size > 0) watch(slot, worker);
+        return;
+      }
       const pending = slot.pending.get(message.callId);
       if (!pending) return;
       slot.pending.delete(message.callId);
       if (pending.run) slot.runsInFlight--;
-      if (slot.pending.size === 0) worker.unref();
+      if (slot.pending.size === 0) {
+        worker.unref();
+        clearTimeout(slot.watchdog);
+      } else {
+        slot.watchdog?.refresh();
+      }
       pending.resolve(message);
     });
     worker.on('error', (error) => lost(slot, worker, error.message));
@@ -145,6 +201,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const worker = slot.worker ?? spawn(slot);
     return new Promise<FromWorker>((resolve, reject) => {
       if (slot.pending.size === 0) worker.ref();
+      // Starting a worker (loading ONNX Runtime into it) is not counted: the watchdog starts at 'ready'.
+      if (slot.pending.size === 0 && slot.ready) watch(slot, worker);
       slot.pending.set(message.callId, { run, resolve, reject });
       if (run) slot.runsInFlight++;
       worker.postMessage(message, transfer);
@@ -252,6 +310,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           await gone;
         }),
       );
+      // Workers set aside as hung exit when their native call returns; held (ref'd) until then.
+      for (const worker of abandoned.keys()) worker.ref();
+      await Promise.all(abandoned.values());
     },
 
     async crash(index, mode) {

@@ -1,1 +1,1 @@
-export { main } from './main.js';
+export { COMMANDS, main } from './main.js';

@@ -12,7 +12,8 @@ import {
   type ModelInfo as WireModelInfo,
   type RepositoryModel as WireRepositoryModel,
 } from '@ferry/protocol';
-import { type ConnectorMap, connect, formatAddress, parseAddress } from '@ferry/transport';
+import { type ConnectorMap, formatAddress, parseAddress } from '@ferry/transport';
+import { type ConnectRetryOptions, connectWithRetry } from './connect-with-retry.js';
 import { defaultAddress } from './default-address.js';
 import { TtrpcConnection } from './ttrpc-connection.js';
 import type { CallOptions, Client, InferOptions, ModelInfo, Point, RepositoryModel } from './types.js';
@@ -37,6 +38,11 @@ export interface ClientOptions {
   readonly maxQueuedCalls?: number;
   /** Deadline for establishing the connection. Default 10 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * While nothing listens at the address yet (the first seconds of a microVM, an agent restarting), connecting
+   * is tried again with backoff within `connectTimeoutMs` and the call's deadline; `false` fails at once.
+   */
+  readonly connectRetry?: ConnectRetryOptions | false;
 }
 
 const SERVICE = Accelerator.typeName;
@@ -61,13 +67,14 @@ export function createClient(options: ClientOptions = {}): Client {
   let open: TtrpcConnection | undefined;
   let state: 'open' | 'closing' | 'closed' = 'open';
 
-  const getConnection = (signal?: AbortSignal): Promise<TtrpcConnection> => {
+  const getConnection = (signal?: AbortSignal, callTimeoutMs?: number): Promise<TtrpcConnection> => {
     connection ??= (async () => {
       try {
-        const socket = await connect(address, {
-          timeoutMs: connectTimeoutMs,
+        const socket = await connectWithRetry(address, {
+          timeoutMs: Math.min(connectTimeoutMs, callTimeoutMs ?? connectTimeoutMs),
           ...(signal ? { signal } : {}),
           ...(options.connectors ? { connectors: options.connectors } : {}),
+          ...(options.connectRetry === undefined ? {} : { retry: options.connectRetry }),
         });
         const conn: TtrpcConnection = new TtrpcConnection(socket, {
           address,
@@ -115,7 +122,7 @@ export function createClient(options: ClientOptions = {}): Client {
       throw new FerryError(Code.FAILED_PRECONDITION, `Client for ${address} is closed`, { reason: 'CLIENT_CLOSED' });
     }
     checkCallOptions(callOptions);
-    const conn = open ?? (await getConnection(callOptions.signal));
+    const conn = open ?? (await getConnection(callOptions.signal, callOptions.timeoutMs));
     const payload = await conn.call({
       service: SERVICE,
       method: method.name,

@@ -1,3 +1,5 @@
+export type { ConnectRetryOptions } from './connect-with-retry.js';
+export { CONNECT_RETRY_DEFAULTS } from './connect-with-retry.js';
 export type { ClientOptions } from './create-client.js';
 export { createClient } from './create-client.js';
 export { DEFAULT_ADDRESS, defaultAddress } from './default-address.js';

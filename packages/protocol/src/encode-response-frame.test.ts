@@ -26,12 +26,16 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const streamId = fc.oneof(fc.nat({ max: 0xffff_ffff }), fc.constantFrom(1, 0xffff_ffff));
 const maxFrameBytes = 0xffff_ffff;
 
+const detail = fc.record({ typeUrl: anyString, value: anyBytes });
 const status: fc.Arbitrary<TtrpcStatus | undefined> = fc.option(
-  fc
-    .tuple(int32, anyString, fc.option(anyString, { nil: undefined }))
-    .map(
-      ([code, message, reason]): TtrpcStatus => (reason === undefined ? { code, message } : { code, message, reason }),
-    ),
+  fc.tuple(int32, anyString, fc.option(anyString, { nil: undefined }), fc.array(detail, { maxLength: 3 })).map(
+    ([code, message, reason, details]): TtrpcStatus => ({
+      code,
+      message,
+      ...(reason === undefined ? {} : { reason }),
+      ...(details.length === 0 ? {} : { details }),
+    }),
+  ),
   { nil: undefined },
 );
 

@@ -1,7 +1,15 @@
 import { allocFrame, checkBody, checkFrameEnd, writeBody } from './alloc-frame.js';
 import type { EncodableMessage } from './encodable-message.js';
 import { type FrameCodecOptions, HEADER_BYTES, MessageType } from './frame.js';
-import { delimitedSize, int32Size, utf8Size, writeInt32, writeStringField, writeVarint } from './sized-writer.js';
+import {
+  delimitedSize,
+  int32Size,
+  utf8Size,
+  writeBytesField,
+  writeInt32,
+  writeStringField,
+  writeVarint,
+} from './sized-writer.js';
 import type { TtrpcStatus } from './ttrpc.js';
 
 const STATUS_TAG = 0x0a;
@@ -24,7 +32,7 @@ export interface ResponseFrameInit {
 
 /**
  * Encodes a whole RESPONSE frame — header, `ttrpc.Response` envelope (with the status's reason packed into
- * `details` as a `ferry.errors.v1.ErrorInfo`) and the method's response message, if any — into one buffer,
+ * `details` as a `ferry.errors.v1.ErrorInfo`, after any other `status.details`) and the method's response message, if any — into one buffer,
  * with no intermediate copy. The bytes equal `encodeFrame({ streamId, type: RESPONSE, flags: 0, payload:
  * encodeResponse({ status, payload: toBinary(schema, message) }) })`.
  *
@@ -47,6 +55,8 @@ export function encodeResponseFrame(
   let errorInfoBytes = 0;
   let anyBytes = 0;
   let statusBytes = 0;
+  /** Per extra detail: its type URL's and Any's byte lengths. */
+  let extra: { typeUrlBytes: number; anyBytes: number }[] = [];
   if (status !== undefined) {
     const { code, message, reason } = status;
     if (!Number.isInteger(code) || code < -0x8000_0000 || code > 0x7fff_ffff) {
@@ -57,6 +67,17 @@ export function encodeResponseFrame(
     if (code !== 0) statusBytes += 1 + int32Size(code);
     messageBytes = utf8Size(message);
     if (messageBytes > 0) statusBytes += delimitedSize(messageBytes);
+    extra = (status.details ?? []).map((detail) => {
+      if (typeof detail.typeUrl !== 'string' || !(detail.value instanceof Uint8Array)) {
+        throw new TypeError('Status details must be { typeUrl: string, value: Uint8Array }');
+      }
+      const typeUrlBytes = utf8Size(detail.typeUrl);
+      const anyBytes =
+        (typeUrlBytes > 0 ? delimitedSize(typeUrlBytes) : 0) +
+        (detail.value.byteLength > 0 ? delimitedSize(detail.value.byteLength) : 0);
+      statusBytes += delimitedSize(anyBytes);
+      return { typeUrlBytes, anyBytes };
+    });
     if (reason !== undefined && reason !== '') {
       reasonBytes = utf8Size(reason);
       errorInfoBytes = delimitedSize(reasonBytes);
@@ -76,6 +97,13 @@ export function encodeResponseFrame(
       pos = writeInt32(buf, pos, status.code);
     }
     if (messageBytes > 0) pos = writeStringField(buf, pos, MESSAGE_TAG, status.message, messageBytes);
+    status.details?.forEach((detail, k) => {
+      const { typeUrlBytes, anyBytes } = extra[k] as { typeUrlBytes: number; anyBytes: number };
+      buf[pos++] = DETAILS_TAG;
+      pos = writeVarint(buf, pos, anyBytes);
+      if (typeUrlBytes > 0) pos = writeStringField(buf, pos, TYPE_URL_TAG, detail.typeUrl, typeUrlBytes);
+      if (detail.value.byteLength > 0) pos = writeBytesField(buf, pos, VALUE_TAG, detail.value);
+    });
     if (reasonBytes > 0) {
       buf[pos++] = DETAILS_TAG;
       pos = writeVarint(buf, pos, anyBytes);

@@ -39,7 +39,24 @@ export {
   TensorSchema,
 } from './gen/ferry/v1/accelerator_pb.js';
 export { StatusSchema } from './gen/google/rpc/status_pb.js';
+export { VaccelAgent as VaccelV1Agent } from './gen/grpc/agent_pb.js';
 export { KeyValueSchema, RequestSchema, ResponseSchema, StringListSchema } from './gen/ttrpc/ttrpc_pb.js';
+export type {
+  Blob as VaccelBlob,
+  GenopArg as VaccelGenopArg,
+  TfliteTensor as VaccelTfliteTensor,
+  TfTensor as VaccelTfTensor,
+  TorchTensor as VaccelTorchTensor,
+} from './gen/vaccel/sync/agent/agent_pb.js';
+export {
+  AgentService as VaccelAgentService,
+  Blob_Type as VaccelBlobType,
+  ResourceType as VaccelResourceType,
+  TfliteTensor_DataType as VaccelTfliteDataType,
+  TfTensor_DataType as VaccelTfDataType,
+  TorchTensor_DataType as VaccelTorchDataType,
+} from './gen/vaccel/sync/agent/agent_pb.js';
+export { ErrorSchema as VaccelErrorSchema, ErrorType as VaccelErrorType } from './gen/vaccel/vaccel_pb.js';
 export type { InferRequestMessageOptions } from './infer-request-message.js';
 export { inferRequestMessage } from './infer-request-message.js';
 export { inferResponseMessage } from './infer-response-message.js';
@@ -56,7 +73,14 @@ export {
   tensorToWire,
 } from './tensor-codec.js';
 export { toEncodable } from './to-encodable.js';
-export type { TtrpcRequest, TtrpcRequestInit, TtrpcResponse, TtrpcResponseInit, TtrpcStatus } from './ttrpc.js';
+export type {
+  StatusDetail,
+  TtrpcRequest,
+  TtrpcRequestInit,
+  TtrpcResponse,
+  TtrpcResponseInit,
+  TtrpcStatus,
+} from './ttrpc.js';
 export {
   decodeRequest,
   decodeResponse,

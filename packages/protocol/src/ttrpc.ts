@@ -1,5 +1,5 @@
 import { create, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
-import { type Any, anyPack, anyUnpack } from '@bufbuild/protobuf/wkt';
+import { type Any, AnySchema, anyPack, anyUnpack } from '@bufbuild/protobuf/wkt';
 import { Code, FerryError, toCode } from '@ferry/core';
 import { ErrorInfoSchema } from './gen/ferry/errors/v1/error_info_pb.js';
 import { StatusSchema } from './gen/google/rpc/status_pb.js';
@@ -38,6 +38,12 @@ export interface TtrpcRequest {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** A `google.protobuf.Any` in `Status.details`: a type URL and the serialized message. */
+export interface StatusDetail {
+  readonly typeUrl: string;
+  readonly value: Uint8Array;
+}
+
 /** A `google.rpc.Status`, with the FerryError reason carried in its details. */
 export interface TtrpcStatus {
   /** gRPC status code; 0 is OK. */
@@ -46,6 +52,11 @@ export interface TtrpcStatus {
   readonly message: string;
   /** Stable UPPER_SNAKE reason, when the sender gave one. */
   readonly reason?: string;
+  /**
+   * Further details, sent before the reason's `ErrorInfo` (a protocol's own error shape, such as vAccel's
+   * `vaccel.Error`). Not filled in by the decoders, which read only the reason.
+   */
+  readonly details?: readonly StatusDetail[];
 }
 
 /** What {@link encodeResponse} takes. */
@@ -122,7 +133,12 @@ export function encodeResponse(response: TtrpcResponseInit): Uint8Array {
     throw new RangeError(`Status code must be an int32, got ${status.code}`);
   }
   if (typeof status.message !== 'string') throw new TypeError('Status message must be a string');
-  const details: Any[] = [];
+  const details: Any[] = (status.details ?? []).map((d) => {
+    if (typeof d.typeUrl !== 'string' || !(d.value instanceof Uint8Array)) {
+      throw new TypeError('Status details must be { typeUrl: string, value: Uint8Array }');
+    }
+    return create(AnySchema, { typeUrl: d.typeUrl, value: d.value });
+  });
   if (status.reason !== undefined && status.reason !== '') {
     details.push(anyPack(ErrorInfoSchema, create(ErrorInfoSchema, { reason: status.reason })));
   }

@@ -9,4 +9,7 @@ export type { OipDatatype } from './oip-datatype.js';
 export { dtypeFromOip, OipDatatypes, oipDatatype } from './oip-datatype.js';
 export type { InferRequest, InferRequestInput, InferRequestOutput } from './parse-infer-request.js';
 export { parseInferRequest } from './parse-infer-request.js';
+export type { FlagSpec, ServeFlags } from './serve-flags.js';
+export { formatFlags, parseServeFlags, SERVE_FLAGS } from './serve-flags.js';
+export { serveUntil } from './serve-until.js';
 export { SERVE_VERSION } from './version.js';

@@ -149,14 +149,17 @@ static napi_value Connect(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-// shutdown(fd: number): void — wakes a read blocked on the socket, before the fd is closed.
+// shutdown(fd: number, writeOnly?: boolean): void — both directions (wakes a read blocked on the socket,
+// before the fd is closed), or only the sending side: the peer reads EOF, this side can still read (half-close).
 static napi_value Shutdown(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   int32_t fd;
+  bool write_only = false;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[0], &fd));
-  shutdown(fd, SHUT_RDWR);
+  if (argc > 1) CHECK(napi_get_value_bool(env, argv[1], &write_only));
+  shutdown(fd, write_only ? SHUT_WR : SHUT_RDWR);
   return NULL;
 }
 

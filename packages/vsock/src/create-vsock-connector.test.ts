@@ -41,8 +41,10 @@ describe('@ferry/vsock', () => {
       ['EAFNOSUPPORT', Code.UNAVAILABLE, 'NO_VSOCK_DEVICE'],
       ['ETIMEDOUT', Code.DEADLINE_EXCEEDED, 'CONNECT_TIMEOUT'],
       ['ECONNREFUSED', Code.UNAVAILABLE, 'CONNECTION_REFUSED'],
-      ['ECONNRESET', Code.UNAVAILABLE, 'CONNECTION_RESET'],
+      // A refused vsock connect resets: connect(2) reports ECONNRESET (seen in the guest of test/vm).
+      ['ECONNRESET', Code.UNAVAILABLE, 'CONNECTION_REFUSED'],
       ['EIO', Code.UNAVAILABLE, 'CONNECT_FAILED'],
+      ['EPERM', Code.PERMISSION_DENIED, 'VSOCK_BLOCKED_BY_SECCOMP'],
     ] as const;
     for (const [code, expected, reason] of cases) {
       const error = connectError(errno(code), 'vsock://2:2048', 500);
@@ -50,5 +52,9 @@ describe('@ferry/vsock', () => {
       assert.equal(error.reason, reason, code);
       assert.match(error.message, /vsock:\/\/2:2048/);
     }
+    const seccomp = connectError(errno('EPERM'), 'vsock://2:2048', 500);
+    assert.match(seccomp.message, /socket\(AF_VSOCK\) was refused with EPERM/);
+    assert.match(seccomp.message, /seccomp profile blocks address family 40/);
+    assert.match(seccomp.message, /disable_guest_seccomp = false/);
   });
 });

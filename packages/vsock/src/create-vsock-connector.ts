@@ -58,6 +58,24 @@ export function connectError(cause: unknown, text: string, timeoutMs: number): F
       cause,
     });
   }
+  if (code === 'EPERM') {
+    // The runtime default seccomp profile refuses socket(AF_VSOCK) with EPERM; under Kata with guest
+    // seccomp enabled it applies inside the microVM.
+    return new FerryError(
+      Code.PERMISSION_DENIED,
+      `Cannot connect to ${text}: socket(AF_VSOCK) was refused with EPERM. The container's seccomp profile blocks address family 40 (AF_VSOCK): RuntimeDefault does, and Kata applies it inside the guest when disable_guest_seccomp = false. Use the Localhost profile that adds AF_VSOCK (ferry webhook --seccomp-profile; see docs/deployment.md)`,
+      { reason: 'VSOCK_BLOCKED_BY_SECCOMP', cause },
+    );
+  }
+  // Nothing listens on that port: the vsock transports (virtio, loopback, Firecracker's hybrid vsock) answer the
+  // connection request with a reset, so connect(2) fails ECONNRESET where TCP would say ECONNREFUSED. It is the
+  // same condition for a caller (retry later), so it gets the same reason. Seen in a real guest: test/vm.
+  if (code === 'ECONNRESET' || code === 'ECONNREFUSED') {
+    return new FerryError(Code.UNAVAILABLE, `Cannot connect to ${text}: nothing listens there (${code})`, {
+      reason: 'CONNECTION_REFUSED',
+      cause,
+    });
+  }
   if (code === 'ETIMEDOUT') {
     return new FerryError(Code.DEADLINE_EXCEEDED, `Cannot connect to ${text} within ${timeoutMs} ms`, {
       reason: 'CONNECT_TIMEOUT',

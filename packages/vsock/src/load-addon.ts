@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 export interface VsockAddon {
   /** Connects a blocking AF_VSOCK stream socket; resolves with its fd. Errors carry `code` (ECONNREFUSED…). */
   connect(cid: number, port: number, timeoutMs: number): Promise<number>;
-  /** shutdown(SHUT_RDWR): wakes a read blocked on the socket. */
-  shutdown(fd: number): void;
+  /** shutdown(SHUT_RDWR), which wakes a read blocked on the socket; shutdown(SHUT_WR) when `writeOnly`. */
+  shutdown(fd: number, writeOnly?: boolean): void;
 }
 
 let loaded: { addon?: VsockAddon; error?: Error } | undefined;

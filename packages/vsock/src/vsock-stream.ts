@@ -45,6 +45,16 @@ export class VsockStream extends Duplex {
     writeFrom(0);
   }
 
+  /** end(): the peer reads EOF while this side keeps reading (a half-close, as a TCP or unix socket does). */
+  override _final(callback: (error?: Error | null) => void): void {
+    try {
+      this.#addon.shutdown(this.#fd, true);
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#addon.shutdown(this.#fd);
     const pending = this.#reading ?? Promise.resolve();

@@ -1,9 +1,17 @@
 import type { ServerResponse } from 'node:http';
 import { fastify } from 'fastify';
 import type { Registry } from 'prom-client';
-import { type AdminStatus, createAgentMonitor, type MonitoredAgent } from './create-agent-monitor.js';
+import {
+  type AdminStatus,
+  createAgentMonitor,
+  type MonitoredAgent,
+  type TenantStatus,
+} from './create-agent-monitor.js';
 import { createMetricsRegistry } from './create-metrics-registry.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
+import { createLastErrors, type LastError } from './last-errors.js';
+import type { ListenerSource, SkippedListener, TenantOrigin } from './listener-source.js';
+import { registerSourceMetrics } from './source-metrics.js';
 
 export interface AdminServerOptions {
   /** The agent to watch (an `Agent`; only its `listeners` and `stats()` are read). */
@@ -16,6 +24,28 @@ export interface AdminServerOptions {
   readonly sampleIntervalMs?: number;
   /** Dashboards connected to `/api/events` at once; more get 503 (default 32). */
   readonly maxEventClients?: number;
+  /**
+   * What opens the agent's listeners by itself (the Kata sandbox watcher). With one, `/readyz` follows its
+   * readiness (no listener at all is fine: a node without sandboxes serves what it should) and
+   * `/api/status` shows each tenant's sandbox and pod and the listeners it skipped. Without one, the agent
+   * is ready once it has a listener.
+   */
+  readonly source?: ListenerSource;
+}
+
+/** A tenant in `/api/status`: the monitor's figures, where it comes from, and its last failed call. */
+export type AdminTenantStatus = TenantStatus &
+  Partial<TenantOrigin> & {
+    readonly lastError: LastError | null;
+  };
+
+/** `/api/status`. */
+export interface AdminServerStatus extends Omit<AdminStatus, 'tenants'> {
+  /** Why the agent is not ready; absent when it is. */
+  readonly notReadyReason?: string;
+  readonly tenants: readonly AdminTenantStatus[];
+  /** Listeners the source found and does not serve, and why. */
+  readonly skipped: readonly SkippedListener[];
 }
 
 export interface AdminServer extends AsyncDisposable {
@@ -24,7 +54,7 @@ export interface AdminServer extends AsyncDisposable {
   /** The registry `/metrics` renders; its own, not prom-client's global one. */
   readonly registry: Registry;
   /** Current status, as `/api/status` serves it. */
-  status(): AdminStatus;
+  status(): AdminServerStatus;
   /** Ends the dashboards' event streams, answers the requests in flight, then stops. Idempotent. */
   close(): Promise<void>;
   /** Drops every connection and stops now. Idempotent. */
@@ -59,10 +89,36 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     throw new RangeError(`maxEventClients must be a non-negative integer, got ${maxEventClients}`);
   }
 
+  const { source } = options;
   let state: 'open' | 'closing' | 'closed' = 'open';
-  const isReady = () => state === 'open' && agent.listeners.length > 0;
+  /** Why the agent does not take the traffic it should; undefined when ready. */
+  const notReady = (): string | undefined => {
+    if (state !== 'open') return 'closing';
+    if (source) {
+      const { ready, reason } = source.readiness();
+      return ready ? undefined : (reason ?? 'not ready');
+    }
+    return agent.listeners.length > 0 ? undefined : 'no listener';
+  };
+  const isReady = () => notReady() === undefined;
   const monitor = createAgentMonitor({ agent, sampleIntervalMs, isReady });
   const registry = createMetricsRegistry({ agent, monitor });
+  if (source) registerSourceMetrics(registry, { source, monitor });
+  const lastErrors = createLastErrors();
+  const status = (): AdminServerStatus => {
+    const base = monitor.status();
+    const reason = base.ready ? undefined : notReady();
+    return {
+      ...base,
+      ...(reason === undefined ? {} : { notReadyReason: reason }),
+      tenants: base.tenants.map((t) => ({
+        ...t,
+        ...source?.tenantOrigin(t.name),
+        lastError: lastErrors.get(t.name) ?? null,
+      })),
+      skipped: source?.skipped() ?? [],
+    };
+  };
   const clients = new Set<ServerResponse>();
 
   const send = (res: ServerResponse, event: string, data: unknown) => {
@@ -76,7 +132,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   const timer = setInterval(() => {
     const sample = monitor.sample();
     if (clients.size === 0) return;
-    const frame = `event: sample\ndata: ${JSON.stringify({ sample, status: monitor.status() })}\n\n`;
+    const frame = `event: sample\ndata: ${JSON.stringify({ sample, status: status() })}\n\n`;
     for (const res of clients) {
       if (res.writableLength > ADMIN_DEFAULTS.maxEventBufferBytes) res.destroy();
       else res.write(frame);
@@ -90,16 +146,14 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
     reply.header('cache-control', 'no-store');
   });
   app.get('/healthz', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('ok\n'));
-  app.get('/readyz', async (_request, reply) =>
-    isReady()
+  app.get('/readyz', async (_request, reply) => {
+    const reason = notReady();
+    return reason === undefined
       ? reply.type('text/plain; charset=utf-8').send('ready\n')
-      : reply
-          .code(503)
-          .type('text/plain; charset=utf-8')
-          .send(state === 'open' ? 'not ready: no listener\n' : 'not ready: closing\n'),
-  );
+      : reply.code(503).type('text/plain; charset=utf-8').send(`not ready: ${reason}\n`);
+  });
   app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  app.get('/api/status', async (_request, reply) => reply.send(monitor.status()));
+  app.get('/api/status', async (_request, reply) => reply.send(status()));
   app.get('/api/events', (_request, reply) => {
     if (clients.size >= maxEventClients || state !== 'open') {
       void reply
@@ -117,7 +171,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
       connection: 'keep-alive',
     });
     res.write(`retry: ${Math.max(1000, sampleIntervalMs)}\n\n`);
-    send(res, 'init', { history: monitor.history(), status: monitor.status() });
+    send(res, 'init', { history: monitor.history(), status: status() });
     clients.add(res);
     res.on('close', () => clients.delete(res));
   });
@@ -134,6 +188,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   } catch (error) {
     clearInterval(timer);
     monitor.close();
+    lastErrors.close();
     throw error;
   }
   const bound = app.server.address();
@@ -146,6 +201,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
       state = 'closing';
       clearInterval(timer);
       monitor.close();
+      lastErrors.close();
       for (const res of clients) {
         if (graceful) res.end();
         else res.destroy();
@@ -161,7 +217,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   return {
     address,
     registry,
-    status: () => monitor.status(),
+    status,
     close: () => stop(true),
     destroy: () => stop(false),
     [Symbol.asyncDispose]: () => stop(true),

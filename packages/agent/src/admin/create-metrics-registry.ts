@@ -11,7 +11,7 @@ interface Sample {
   readonly metricName?: string;
 }
 
-interface MetricDefinition {
+export interface MetricDefinition {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
@@ -24,7 +24,7 @@ interface MetricDefinition {
  * agent's hot path (label hashing); the monitor counts in plain fields instead, and prom-client's
  * registry only renders what `get()` returns, which is how it reads every metric.
  */
-function define(registry: Registry, definition: MetricDefinition): void {
+export function define(registry: Registry, definition: MetricDefinition): void {
   const { name, help, type, collect } = definition;
   const metric = {
     name,

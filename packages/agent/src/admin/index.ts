@@ -1,4 +1,9 @@
-export type { AdminServer, AdminServerOptions } from './create-admin-server.js';
+export type {
+  AdminServer,
+  AdminServerOptions,
+  AdminServerStatus,
+  AdminTenantStatus,
+} from './create-admin-server.js';
 export { ADMIN_DEFAULTS, createAdminServer } from './create-admin-server.js';
 export type {
   AdminHistory,
@@ -10,3 +15,5 @@ export type {
   SeriesHistory,
   TenantStatus,
 } from './create-agent-monitor.js';
+export type { LastError } from './last-errors.js';
+export type { ListenerSource, PodRef, SkippedListener, TenantOrigin } from './listener-source.js';

@@ -2,6 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FerryError, type Tensor } from '@ferry/core';
 import { tensorFromProto } from '@ferry/onnx';
+import {
+  ADDRESS_FLAG,
+  addressFlag,
+  defineCommand,
+  JSON_FLAG,
+  positiveInt,
+  TIMEOUT_FLAG,
+  UsageError,
+} from '../command.js';
 import type { Io } from '../io.js';
 import { tensorToJsonValues } from '../tensor-format.js';
 import { connectClient } from '../wiring.js';
@@ -138,3 +147,25 @@ export async function runConformance(args: ConformanceArgs, io: Io): Promise<num
 function messageOf(error: unknown): string {
   return FerryError.from(error).message;
 }
+
+export const conformanceCommand = defineCommand({
+  name: 'conformance',
+  summary: 'run ONNX backend-test directories through the agent and compare the outputs',
+  synopsis: '--address <address> <dir> … [--json] [--timeout-ms <n>]',
+  details: 'Each <dir> holds model.onnx and test_data_set_*/input_*.pb, output_*.pb (ONNX backend-test layout).',
+  positionals: true,
+  flags: { address: ADDRESS_FLAG, json: JSON_FLAG, 'timeout-ms': TIMEOUT_FLAG },
+  run({ values, positionals }, { io, env }) {
+    if (positionals.length === 0) throw new UsageError('conformance needs at least one test directory');
+    const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms');
+    return runConformance(
+      {
+        address: addressFlag(values.address, env),
+        dirs: positionals,
+        json: values.json,
+        ...(timeoutMs ? { timeoutMs } : {}),
+      },
+      io,
+    );
+  },
+});

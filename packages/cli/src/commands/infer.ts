@@ -2,6 +2,15 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TensorMap } from '@ferry/core';
 import { tensorFromProto, tensorToProto } from '@ferry/onnx';
+import {
+  ADDRESS_FLAG,
+  addressFlag,
+  defineCommand,
+  JSON_FLAG,
+  positiveInt,
+  required,
+  TIMEOUT_FLAG,
+} from '../command.js';
 import type { Io } from '../io.js';
 import { describeTensor, tensorToJsonValues } from '../tensor-format.js';
 import { connectClient } from '../wiring.js';
@@ -73,3 +82,34 @@ export async function runInfer(args: InferArgs, io: Io): Promise<number> {
     await handle.close();
   }
 }
+
+export const inferCommand = defineCommand({
+  name: 'infer',
+  summary: 'run one inference: inputs and outputs are ONNX TensorProto files',
+  synopsis: '--address <address> --model <file.onnx|name> --input [<name>=]<tensor.pb> … [options]',
+  details: 'Writes output_<i>.pb to --out, or describes the outputs (--json: their values).',
+  flags: {
+    address: ADDRESS_FLAG,
+    model: { type: 'string', value: '<file.onnx|name>', help: 'an ONNX file (uploaded) or a repository model name' },
+    input: { type: 'string', multiple: true, value: '[<name>=]<tensor.pb>', help: 'an input TensorProto' },
+    out: { type: 'string', value: '<dir>', help: 'where to write output_<i>.pb' },
+    json: JSON_FLAG,
+    'timeout-ms': TIMEOUT_FLAG,
+    'model-dir': { type: 'string', value: '<dir>', help: 'model repository for --address local:' },
+  },
+  run({ values }, { io, env }) {
+    const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms');
+    return runInfer(
+      {
+        address: addressFlag(values.address, env),
+        model: required(values.model, 'model'),
+        inputs: values.input ?? [],
+        json: values.json,
+        ...(values.out ? { out: values.out } : {}),
+        ...(timeoutMs ? { timeoutMs } : {}),
+        ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
+      },
+      io,
+    );
+  },
+});

@@ -1,31 +1,39 @@
 import { createClient } from '@ferry/client';
-import { createServe } from '@ferry/serve';
-import type { Logger } from 'pino';
-import type { Io } from '../io.js';
+import { parseServeFlags, SERVE_FLAGS, serveUntil } from '@ferry/serve';
+import { pino } from 'pino';
+import { addressFlag, defineCommand, LOG_LEVEL_FLAG, UsageError } from '../command.js';
 import { guestConnectors } from '../wiring.js';
 
-export interface ServeArgs {
-  readonly address: string;
-  readonly port: number;
-  readonly host: string;
-  readonly models?: readonly string[];
-  readonly maxBodyBytes?: number;
-}
-
-/** `ferry serve`: the microVM function, until `stop` resolves; prints a `listening` line with its URL. */
-export async function runServe(args: ServeArgs, logger: Logger, io: Io, stop: Promise<unknown>): Promise<number> {
-  const client = createClient({ address: args.address, connectors: guestConnectors() });
-  const serve = await createServe({
-    client,
-    ...(args.models?.length ? { models: args.models } : {}),
-    ...(args.maxBodyBytes ? { limits: { maxBodyBytes: args.maxBodyBytes } } : {}),
-  });
-  const address = await serve.listen({ port: args.port, host: args.host });
-  logger.info({ url: address.url, agent: args.address }, 'serving');
-  io.out(JSON.stringify({ event: 'listening', url: address.url, agent: args.address }));
-  await stop;
-  logger.info('closing: answering requests in flight');
-  await serve.close();
-  await client.close();
-  return 0;
-}
+/** `ferry serve`: the microVM function (the same flags as the function image's `ferry-serve`). */
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'the microVM function: KServe Open Inference Protocol v2 and POST /classify, /detect, /ocr over HTTP',
+  synopsis: '[--address <agent>] [--port 8080] [--host 0.0.0.0] [--model <name> …] [options]',
+  details:
+    'Prints {"event":"listening","url":…} on stdout once it serves; SIGINT/SIGTERM answer requests in flight, then stop.',
+  flags: { ...SERVE_FLAGS, 'log-level': LOG_LEVEL_FLAG },
+  async run({ values }, { io, env, untilSignal }) {
+    let flags: ReturnType<typeof parseServeFlags>;
+    try {
+      flags = parseServeFlags(values);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const stop = untilSignal();
+    const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    const client = createClient({ address: addressFlag(flags.address, env), connectors: guestConnectors() });
+    try {
+      await serveUntil(client, {
+        flags,
+        stop,
+        onListening(url) {
+          logger.info({ url, agent: client.address }, 'serving');
+          io.out(JSON.stringify({ event: 'listening', url, agent: client.address }));
+        },
+      });
+      return 0;
+    } finally {
+      await client.close();
+    }
+  },
+});

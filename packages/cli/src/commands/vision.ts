@@ -1,5 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import type { Client, RepositoryModel } from '@ferry/client';
+import type { Client } from '@ferry/client';
+import {
+  ADDRESS_FLAG,
+  addressFlag,
+  type Command,
+  defineCommand,
+  JSON_FLAG,
+  positiveInt,
+  TIMEOUT_FLAG,
+  UsageError,
+} from '../command.js';
 import type { Io } from '../io.js';
 import { connectClient } from '../wiring.js';
 
@@ -75,55 +85,47 @@ function formatResult(path: string, result: OpResult): string {
   return [`${path}:`, ...result.lines.map((l) => `  ${l.text}${l.angle === 180 ? '  (rotated 180°)' : ''}`)].join('\n');
 }
 
-export interface ModelsArgs {
-  readonly address: string;
-  readonly action: 'list' | 'load' | 'unload' | 'describe';
-  readonly name?: string;
-  readonly json: boolean;
+const SUMMARIES: Record<Op, string> = {
+  classify: 'classify images (JPEG, PNG, WebP) with a classifier of the repository',
+  detect: 'find text boxes in images (the built-in PP-OCR detector, or --model)',
+  ocr: 'read the text of images (PP-OCR: detection, direction, recognition)',
+};
+
+function visionCommand(op: Op): Command {
+  return defineCommand({
+    name: op,
+    summary: SUMMARIES[op],
+    synopsis: `--address <address>${op === 'classify' ? ' --model <name> [--top-k <n>]' : op === 'detect' ? ' [--model <name>]' : ''} <image> … [--json]`,
+    details: 'One line per image, or with --json one object per image; exit 1 if any image failed.',
+    positionals: true,
+    flags: {
+      address: ADDRESS_FLAG,
+      model: { type: 'string', value: '<name>', help: 'a repository model' },
+      'top-k': { type: 'string', value: '<n>', help: 'classify: how many labels (default 5)' },
+      json: JSON_FLAG,
+      'timeout-ms': TIMEOUT_FLAG,
+    },
+    run({ values, positionals }, { io, env }) {
+      if (positionals.length === 0) throw new UsageError(`${op} needs at least one image`);
+      if (op === 'classify' && !values.model) throw new UsageError('classify needs --model');
+      const topK = positiveInt(values['top-k'], 'top-k');
+      const timeoutMs = positiveInt(values['timeout-ms'], 'timeout-ms');
+      return runVision(
+        op,
+        {
+          address: addressFlag(values.address, env),
+          images: positionals,
+          json: values.json,
+          ...(values.model ? { model: values.model } : {}),
+          ...(topK ? { topK } : {}),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        },
+        io,
+      );
+    },
+  });
 }
 
-/** `ferry models list|describe|load|unload`. */
-export async function runModels(args: ModelsArgs, io: Io): Promise<number> {
-  const handle = connectClient(args.address);
-  try {
-    const { client } = handle;
-    const name = args.name ?? '';
-    switch (args.action) {
-      case 'list': {
-        const models = await client.listModels();
-        if (args.json) io.out(JSON.stringify(models.map(summary)));
-        else for (const m of models) io.out(modelLine(m));
-        return 0;
-      }
-      case 'describe':
-      case 'load': {
-        const model = args.action === 'load' ? await client.loadModel(name) : await client.describeModel(name);
-        if (args.json) io.out(JSON.stringify(model));
-        else {
-          io.out(modelLine(model));
-          for (const i of model.inputs)
-            io.out(`  input  ${i.name}: ${i.dtype}[${i.shape.map((d) => d ?? '?').join(', ')}]`);
-          for (const o of model.outputs)
-            io.out(`  output ${o.name}: ${o.dtype}[${o.shape.map((d) => d ?? '?').join(', ')}]`);
-        }
-        return 0;
-      }
-      case 'unload':
-        await client.unloadModel(name);
-        if (!args.json) io.out(`unloaded ${name}`);
-        else io.out(JSON.stringify({ unloaded: name }));
-        return 0;
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-function summary(m: RepositoryModel) {
-  return { name: m.name, task: m.task, builtin: m.builtin, loaded: m.loaded, sha256: m.sha256, labels: m.labels };
-}
-
-function modelLine(m: RepositoryModel): string {
-  const flags = [m.builtin ? 'built-in' : 'directory', m.loaded ? `loaded ${m.sha256.slice(0, 12)}` : 'not loaded'];
-  return `${m.name.padEnd(20)} ${m.task.padEnd(9)} ${flags.join(', ')}`;
-}
+export const classifyCommand = visionCommand('classify');
+export const detectCommand = visionCommand('detect');
+export const ocrCommand = visionCommand('ocr');

@@ -18,6 +18,8 @@ export interface ConnectorContractTarget {
   readonly connectors?: ConnectorMap;
   /** Skips the suite, with the reason when a string (say, no IPv6 loopback on this machine). */
   readonly skip?: boolean | string;
+  /** Each test's timeout; default 10 s. More for a slow machine, say a guest under software emulation. */
+  readonly testTimeoutMs?: number;
 }
 
 /**
@@ -26,6 +28,7 @@ export interface ConnectorContractTarget {
  */
 export function connectorContract(target: ConnectorContractTarget): void {
   const { connectors } = target;
+  const timeout = target.testTimeoutMs ?? 10_000;
 
   async function serve(t: TestContext, handle?: (socket: Duplex, info: ConnectionInfo) => void): Promise<Server> {
     const sockets = new Set<Duplex>();
@@ -65,8 +68,11 @@ export function connectorContract(target: ConnectorContractTarget): void {
     assert.fail('expected the promise to reject');
   }
 
-  describe(`connector contract: ${target.name}`, { skip: target.skip ?? false, timeout: 120_000 }, () => {
-    it('accepts a connection and describes it in ConnectionInfo', { timeout: 10_000 }, async (t) => {
+  describe(`connector contract: ${target.name}`, {
+    skip: target.skip ?? false,
+    timeout: Math.max(120_000, 13 * timeout),
+  }, () => {
+    it('accepts a connection and describes it in ConnectionInfo', { timeout }, async (t) => {
       const server = await serve(t);
       await open(t, server.listener.address);
       const [, info] = await server.next(t.signal);
@@ -75,7 +81,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       assert.notEqual(info.remote, '');
     });
 
-    it('carries bytes in both directions', { timeout: 10_000 }, async (t) => {
+    it('carries bytes in both directions', { timeout }, async (t) => {
       const server = await serve(t);
       const client = await open(t, server.listener.address);
       const [socket] = await server.next(t.signal);
@@ -85,7 +91,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       assert.equal((await readBytes(client, 21, t.signal)).toString(), 'hello from the server');
     });
 
-    it('echoes a 4 MiB payload intact', { timeout: 10_000 }, async (t) => {
+    it('echoes a 4 MiB payload intact', { timeout }, async (t) => {
       const server = await serve(t, echo);
       const client = await open(t, server.listener.address);
       const payload = randomBytes(4 * 1024 * 1024);
@@ -97,7 +103,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
     });
 
     it('applies backpressure: write() returns false while the peer does not read, and drain follows reading', {
-      timeout: 10_000,
+      timeout,
     }, async (t) => {
       const server = await serve(t);
       const client = await open(t, server.listener.address);
@@ -122,7 +128,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       );
     });
 
-    it('propagates end() as a half-close in both directions', { timeout: 10_000 }, async (t) => {
+    it('propagates end() as a half-close in both directions', { timeout }, async (t) => {
       const server = await serve(t);
       const client = await open(t, server.listener.address);
       const [socket] = await server.next(t.signal);
@@ -134,7 +140,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       await Promise.all([closed(client, t.signal), closed(socket, t.signal)]);
     });
 
-    it('ends the peer when one side is destroyed', { timeout: 10_000 }, async (t) => {
+    it('ends the peer when one side is destroyed', { timeout }, async (t) => {
       const server = await serve(t, (socket) => socket.destroy());
       const client = await open(t, server.listener.address);
       assert.equal((await readAll(client, t.signal)).length, 0);
@@ -144,7 +150,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       assert.equal(server.count(), 1);
     });
 
-    it('serves 50 concurrent connections, each with its own bytes', { timeout: 10_000 }, async (t) => {
+    it('serves 50 concurrent connections, each with its own bytes', { timeout }, async (t) => {
       setMaxListeners(200, t.signal);
       const server = await serve(t, echo);
       const results = await Promise.all(
@@ -164,7 +170,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
     });
 
     it('close() stops new connections, keeps accepted ones working, and is idempotent', {
-      timeout: 10_000,
+      timeout,
     }, async (t) => {
       const server = await serve(t);
       const client = await open(t, server.listener.address);
@@ -181,7 +187,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       assert.equal(server.count(), 1);
     });
 
-    it('connect() to a closed listener rejects UNAVAILABLE naming the address', { timeout: 10_000 }, async (t) => {
+    it('connect() to a closed listener rejects UNAVAILABLE naming the address', { timeout }, async (t) => {
       const server = await serve(t);
       await server.listener.close();
       const error = await rejection(open(t, server.listener.address));
@@ -192,7 +198,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       );
     });
 
-    it('connect() with an aborted signal rejects CANCELLED and makes no connection', { timeout: 10_000 }, async (t) => {
+    it('connect() with an aborted signal rejects CANCELLED and makes no connection', { timeout }, async (t) => {
       const server = await serve(t);
       const controller = new AbortController();
       controller.abort();
@@ -207,7 +213,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       assert.equal(server.count(), 1);
     });
 
-    it('aborting while connecting rejects CANCELLED', { timeout: 10_000 }, async (t) => {
+    it('aborting while connecting rejects CANCELLED', { timeout }, async (t) => {
       const server = await serve(t);
       const controller = new AbortController();
       const pending = open(t, server.listener.address, { signal: controller.signal });
@@ -219,7 +225,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
     });
 
     it('timeoutMs: rejects DEADLINE_EXCEEDED with reason CONNECT_TIMEOUT when the deadline comes first', {
-      timeout: 10_000,
+      timeout,
     }, async (t) => {
       const server = await serve(t);
       t.mock.timers.enable({ apis: ['setTimeout'] });
@@ -231,7 +237,7 @@ export function connectorContract(target: ConnectorContractTarget): void {
       assert.ok(error.message.includes(server.listener.address), error.message);
     });
 
-    it('timeoutMs: a connection made in time survives the deadline', { timeout: 10_000 }, async (t) => {
+    it('timeoutMs: a connection made in time survives the deadline', { timeout }, async (t) => {
       const server = await serve(t, echo);
       t.mock.timers.enable({ apis: ['setTimeout'] });
       const client = await open(t, server.listener.address, { timeoutMs: 1000 });

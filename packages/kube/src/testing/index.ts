@@ -1,0 +1,2 @@
+export type { TestKubelet } from './start-kubelet.js';
+export { Queue, startKubelet } from './start-kubelet.js';

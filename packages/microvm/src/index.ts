@@ -1,0 +1,11 @@
+export type { BuildInitramfsOptions } from './build-initramfs.js';
+export { buildInitramfs, GUEST_MODULES, moduleOrder } from './build-initramfs.js';
+export type { BundleGuestOptions } from './bundle-guest.js';
+export { bundleGuest } from './bundle-guest.js';
+export type { FetchKernelOptions, GuestKernel } from './fetch-kernel.js';
+export { defaultVmCacheDir, fetchKernel, KERNEL_METAPACKAGE } from './fetch-kernel.js';
+export { CONSOLE_MARK, GUEST_RELAY_HOST } from './guest-init.js';
+export type { Accelerator, MicroVm, StartVmOptions } from './start-vm.js';
+export { detectAccel, startVm } from './start-vm.js';
+export type { CpioEntry } from './write-cpio.js';
+export { writeCpio } from './write-cpio.js';
