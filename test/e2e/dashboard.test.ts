@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdminServer, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
+import { registryOf } from '@ferry/core/testing';
 import { chromium, type Page } from 'playwright-core';
 import { client, tempDir } from '../support/fixtures.js';
 import { mixedInputs, mixedModel } from '../support/models.js';
@@ -60,7 +61,7 @@ describe('agent dashboard in a real browser', () => {
     );
     const dir = await tempDir(t);
     const agent = await createAgent({
-      backends: [createNoopBackend(), createOnnxRuntimeBackend()],
+      backends: registryOf(createNoopBackend(), createOnnxRuntimeBackend()),
       listen: TENANTS.map((tenant) => ({ address: `unix://${join(dir, `${tenant}.sock`)}`, tenant })),
     });
     t.after(() => agent.destroy());

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createAdminServer, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { COMMANDS } from '@ferry/cli';
+import { registryOf } from '@ferry/core/testing';
 import { DEVICE_PLUGIN_DEFAULTS, POD_MUTATION_DEFAULTS, WEBHOOK_DEFAULTS } from '@ferry/kube';
 import { startKubelet } from '@ferry/kube/testing';
 
@@ -128,7 +129,7 @@ describe('ferry device-plugin', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-dp-cli-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const agent = await createAgent({
-      backends: [createNoopBackend()],
+      backends: registryOf(createNoopBackend()),
       builtinModels: false,
       listen: [`unix://${join(dir, 'tenant.sock')}`],
     });

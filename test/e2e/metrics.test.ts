@@ -7,6 +7,7 @@ import { type AdminStatus, type Agent, createAdminServer, createAgent } from '@f
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { Code, tensor } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import { client, rejection, tempDir } from '../support/fixtures.js';
 import { mixedExpected, mixedInputs, mixedModel } from '../support/models.js';
 
@@ -79,7 +80,7 @@ async function scrape(address: string): Promise<PromText> {
 async function startAgent(t: TestContext): Promise<Agent> {
   const dir = await tempDir(t);
   const agent = await createAgent({
-    backends: [createNoopBackend(), createOnnxRuntimeBackend()],
+    backends: registryOf(createNoopBackend(), createOnnxRuntimeBackend()),
     listen: [
       { address: `unix://${join(dir, 'alpha.sock')}`, tenant: 'sbx-alpha' },
       { address: `unix://${join(dir, 'beta.sock')}`, tenant: 'sbx-beta' },

@@ -14,6 +14,7 @@ import {
   tensor,
   tensorValues,
 } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import { buildModel } from '@ferry/onnx';
 import { createServe, type Serve, type ServeLimits } from '@ferry/serve';
 import sharp from 'sharp';
@@ -53,7 +54,11 @@ function colorsModel(): Uint8Array {
 }
 
 async function startAgentAt(t: TestContext, socket: string, modelDir: string): Promise<Agent> {
-  const agent = await createAgent({ backends: [createOnnxRuntimeBackend()], listen: [`unix://${socket}`], modelDir });
+  const agent = await createAgent({
+    backends: registryOf(createOnnxRuntimeBackend()),
+    listen: [`unix://${socket}`],
+    modelDir,
+  });
   t.after(() => agent.destroy());
   return agent;
 }

@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
-import type { Backend } from '@ferry/core';
+import type { Backend, BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import {
   Accelerator,
@@ -32,7 +32,9 @@ export interface CallContext {
 
 export interface AgentServices {
   readonly version: string;
-  readonly backends: readonly Backend[];
+  readonly backends: BackendRegistry;
+  /** What an empty `backend` field means: the registry's highest-priority backend that initialised. */
+  readonly defaultBackend: Backend;
   readonly limits: AgentLimits;
   readonly cache: ModelCache;
   readonly modelDirectory: ModelDirectory | undefined;
@@ -61,17 +63,13 @@ function handler<M extends DescMethod>(method: M, impl: Impl<M>): MethodHandler 
   };
 }
 
-function pickBackend(services: AgentServices, name: string): Backend {
-  const backends = services.backends;
-  const backend = name === '' ? backends[0] : backends.find((b) => b.name === name);
-  if (!backend) {
-    throw new FerryError(
-      Code.NOT_FOUND,
-      `Backend "${name}" is not available (have: ${backends.map((b) => b.name).join(', ') || 'none'})`,
-      { reason: 'BACKEND_NOT_FOUND' },
-    );
-  }
-  return backend;
+function pickBackend(services: AgentServices, name: string): Promise<Backend> {
+  return name === '' ? Promise.resolve(services.defaultBackend) : services.backends.resolve([name]);
+}
+
+function availableBackends(registry: BackendRegistry): string[] {
+  const failures = registry.failures();
+  return registry.names().filter((name) => !failures.has(name));
 }
 
 function modelInfo(model: TenantModel): WireModelInfo {
@@ -107,7 +105,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
   handler(m.serverInfo, async (_input, { tenant, services }) => ({
     version: services.version,
     tenant: tenant.name,
-    backends: services.backends.map((b) => b.name),
+    backends: availableBackends(services.backends),
     maxFrameBytes: services.limits.maxFrameBytes,
     maxSessions: services.limits.maxSessionsPerTenant,
     maxModels: services.limits.maxModelsPerTenant,
@@ -128,7 +126,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     // count each other; the reservation goes back unless the model was added.
     const reservation = tenant.reserveModel(input.sessionId);
     try {
-      const backend = pickBackend(services, input.backend);
+      const backend = await pickBackend(services, input.backend);
       let name: string;
       let bytes: Uint8Array;
       let sha256: string;

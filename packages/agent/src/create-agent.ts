@@ -1,6 +1,7 @@
+import { channel } from 'node:diagnostics_channel';
 import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import type { Backend, BackendModel } from '@ferry/core';
+import type { Backend, BackendModel, BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
@@ -27,8 +28,11 @@ export interface ListenSpec {
 }
 
 export interface AgentOptions {
-  /** Backends in preference order; the first is the default. The agent owns them and closes them. */
-  readonly backends: readonly Backend[];
+  /**
+   * The backends. The default is the highest-priority one whose init succeeds (the ones skipped before it
+   * are reported as fallbacks); a guest may name any other. The agent owns the registry and closes it.
+   */
+  readonly backends: BackendRegistry;
   readonly listen?: readonly (string | ListenSpec)[];
   /** Model repository: `<dir>/<name>/model.onnx`. */
   readonly modelDir?: string;
@@ -55,9 +59,19 @@ export interface TenantStats {
   readonly inflight: number;
 }
 
+/** Which backend serves by default, and the higher-priority ones skipped on the way to it. */
+export interface BackendStats {
+  readonly default: string;
+  /** Registered backends in priority order, less the ones whose init failed. */
+  readonly available: readonly string[];
+  /** Backends preferred over the default whose init failed, with the reason (CUDA asked for, none found). */
+  readonly fallbacks: readonly { readonly backend: string; readonly reason: string }[];
+}
+
 export interface AgentStats {
   readonly tenants: readonly TenantStats[];
   readonly models: ModelCacheStats;
+  readonly backends: BackendStats;
 }
 
 export interface Agent extends AsyncDisposable {
@@ -76,6 +90,8 @@ export interface Agent extends AsyncDisposable {
   destroy(): Promise<void>;
 }
 
+const backendFallback = channel('ferry:agent:backend:fallback');
+
 const KATA_SOCKET = /\/([^/]+)\/root\/kata\.hvsock_\d+$/;
 
 /** The tenant a listener address stands for: a Kata sandbox id, or the address itself. */
@@ -87,11 +103,31 @@ export function tenantForAddress(address: Address): string {
   return formatAddress(address);
 }
 
+/**
+ * Resolves the default backend and reports each higher-priority backend skipped on the way (on
+ * `ferry:agent:backend:fallback`, and in the returned stats).
+ */
+async function resolveDefaultBackend(registry: BackendRegistry): Promise<{ backend: Backend; stats: BackendStats }> {
+  const backend = await registry.resolve();
+  const failures = registry.failures();
+  const names = registry.names();
+  const fallbacks = names.slice(0, names.indexOf(backend.name)).flatMap((name) => {
+    const reason = failures.get(name);
+    return reason === undefined ? [] : [{ backend: name, reason }];
+  });
+  for (const { backend: skipped, reason } of fallbacks) {
+    if (backendFallback.hasSubscribers) backendFallback.publish({ backend: skipped, reason, using: backend.name });
+  }
+  return {
+    backend,
+    stats: { default: backend.name, available: names.filter((n) => !failures.has(n)), fallbacks },
+  };
+}
+
 /** Creates a host agent and opens its listeners. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
-  if (!Array.isArray(options.backends) || options.backends.length === 0) {
-    throw new TypeError('createAgent needs at least one backend');
-  }
+  const registry = options.backends;
+  if (!registry || typeof registry.resolve !== 'function') throw new TypeError('createAgent needs a BackendRegistry');
   const limits = resolveLimits(options.limits);
   if (options.modelDir !== undefined) {
     const info = await stat(options.modelDir).catch(() => undefined);
@@ -101,6 +137,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       });
     }
   }
+  const { backend: defaultBackend, stats: backendStats } = await resolveDefaultBackend(registry);
   const scheduler = new ModelScheduler({ concurrency: limits.modelConcurrency, maxQueue: limits.maxQueuePerModel });
   // Warm-ups are bounded work: inputs capped by maxWarmUpBytes, run through the model's scheduler with a deadline.
   const warmUpLoaded = (model: BackendModel, { key }: { readonly key: string }) =>
@@ -118,7 +155,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     directory: modelDirectory,
     builtinsDir: options.builtinModels === false ? undefined : ppocrAssetsDir(),
     cache,
-    backend: options.backends[0] as Backend,
+    backends: registry,
   });
   // A classifier that is not in the repository fails at start, not at the first guest call.
   if (options.vaccelClassifier !== undefined) {
@@ -138,7 +175,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
   });
   const services: AgentServices = {
     version: AGENT_VERSION,
-    backends: options.backends,
+    backends: registry,
+    defaultBackend,
     limits,
     cache,
     modelDirectory,
@@ -226,7 +264,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     await Promise.allSettled([...tenants.values()].map((t) => t.releaseAll()));
     await visionWorkers.close();
     await cache.clear();
-    await Promise.allSettled(options.backends.map((b) => b.close()));
+    await registry.close();
     state = 'closed';
   };
 
@@ -270,6 +308,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           inflight: [...connections].reduce((n, c) => (c.tenant === t ? n + c.inflight : n), 0),
         })),
         models: cache.stats(),
+        backends: backendStats,
       };
     },
     close: () => shutdown(true),

@@ -12,7 +12,15 @@ export type {
   TenantStatus,
 } from './admin/index.js';
 export { ADMIN_DEFAULTS, createAdminServer } from './admin/index.js';
-export type { Agent, AgentOptions, AgentStats, ListenerInfo, ListenSpec, TenantStats } from './create-agent.js';
+export type {
+  Agent,
+  AgentOptions,
+  AgentStats,
+  BackendStats,
+  ListenerInfo,
+  ListenSpec,
+  TenantStats,
+} from './create-agent.js';
 export { createAgent, tenantForAddress } from './create-agent.js';
 export type { AgentLimits } from './limits.js';
 export { DEFAULT_LIMITS } from './limits.js';

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '@ferry/core';
+import type { BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import {
   type BuiltinModel,
@@ -61,19 +61,20 @@ export class ModelRepository {
   readonly #directory: ModelDirectory | undefined;
   readonly #builtins: readonly BuiltinModel[];
   readonly #cache: ModelCache;
-  readonly #backend: Backend;
+  readonly #backends: BackendRegistry;
   readonly #loaded = new Map<string, Promise<LoadedModel>>();
 
   constructor(options: {
     readonly directory: ModelDirectory | undefined;
     readonly builtinsDir: string | undefined;
     readonly cache: ModelCache;
-    readonly backend: Backend;
+    /** Repository models load into the registry's default backend. */
+    readonly backends: BackendRegistry;
   }) {
     this.#directory = options.directory;
     this.#builtins = options.builtinsDir ? builtinModels(options.builtinsDir) : [];
     this.#cache = options.cache;
-    this.#backend = options.backend;
+    this.#backends = options.backends;
   }
 
   async list(): Promise<RepositoryModelInfo[]> {
@@ -108,7 +109,8 @@ export class ModelRepository {
       loading = (async () => {
         const source = await this.#source(name);
         const { bytes, sha256 } = await source.readBytes();
-        const { model } = await this.#cache.acquire(sha256, bytes, this.#backend, name);
+        const backend = await this.#backends.resolve();
+        const { model } = await this.#cache.acquire(sha256, bytes, backend, name);
         return { name, config: source.config, labels: source.labels, cached: model };
       })();
       this.#loaded.set(name, loading);

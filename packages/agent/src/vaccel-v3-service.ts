@@ -1,5 +1,4 @@
 import { isAbsolute, posix, resolve, sep } from 'node:path';
-import type { Backend } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import {
   VaccelAgentService,
@@ -102,7 +101,7 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
         reservation.reserveBytes(file.bytes.byteLength);
         const sha256 = sha256Hex(file.bytes);
         signal.throwIfAborted();
-        const backend = services.backends[0] as Backend;
+        const backend = services.defaultBackend;
         // A guest's blob name is not a model name: metrics and listings use the content hash, as RegisterModel does.
         const name = file.fromPath ? file.name : `sha256:${sha256.slice(0, 12)}`;
         const { model: cached } = await services.cache.acquire(sha256, file.bytes, backend, name);

@@ -7,6 +7,7 @@ import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/p
 import { type AdminServerStatus, createAdminServer, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { Code } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import {
   Server,
   ServerCredentials,
@@ -169,7 +170,7 @@ describe('createCriClient()', () => {
       await new Promise<void>((resolve) => vm.listen(join(root, id, 'root', 'kata.hvsock'), resolve));
       t.after(() => new Promise<void>((resolve) => vm.close(() => resolve())));
     }
-    const agent = await createAgent({ backends: [createNoopBackend()], builtinModels: false, warmUp: false });
+    const agent = await createAgent({ backends: registryOf(createNoopBackend()), builtinModels: false, warmUp: false });
     t.after(() => agent.destroy());
     const events: SandboxEvent[] = [];
     let wake = () => {};

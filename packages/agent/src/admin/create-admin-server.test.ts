@@ -17,7 +17,11 @@ function fakeAgent(names: string[]) {
     get listeners() {
       return [...tenants.keys()].map((tenant) => ({ address: `memory:${tenant}`, tenant }));
     },
-    stats: () => ({ tenants: [...tenants.values()], models: { loaded: 1, loads: 3 } as ModelStats }),
+    stats: () => ({
+      tenants: [...tenants.values()],
+      models: { loaded: 1, loads: 3 } as ModelStats,
+      backends: { default: 'noop', available: ['noop'], fallbacks: [] },
+    }),
   } satisfies MonitoredAgent & { tenants: unknown };
 }
 

@@ -25,7 +25,11 @@ function fakeAgent(names: string[]) {
     get listeners() {
       return [...tenants.keys()].map((tenant) => ({ address: `memory:${tenant}`, tenant }));
     },
-    stats: () => ({ tenants: [...tenants.values()], models: { loaded: 0, loads: 0 } as ModelStats }),
+    stats: () => ({
+      tenants: [...tenants.values()],
+      models: { loaded: 0, loads: 0 } as ModelStats,
+      backends: { default: 'noop', available: ['noop'], fallbacks: [] },
+    }),
   };
   return agent;
 }

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { codeName } from '@ferry/core';
-import type { Agent, TenantStats } from '../create-agent.js';
+import type { Agent, BackendStats, TenantStats } from '../create-agent.js';
 import { createHistogramCounts, type HistogramCounts } from './histogram-counts.js';
 import { createLatencyWindow, type LatencyWindow } from './latency-window.js';
 import { createReservoir, quantile, type Reservoir } from './reservoir.js';
@@ -142,6 +142,8 @@ export interface AdminStatus {
   readonly sampleIntervalMs: number;
   readonly totals: Omit<TenantStatus, 'name' | 'active'> & { readonly tenants: number };
   readonly tenants: readonly TenantStatus[];
+  /** The default backend, and the preferred ones skipped because their init failed (CUDA asked for, none found). */
+  readonly backends: BackendStats;
   readonly models: {
     readonly loaded: number;
     readonly loads: number;
@@ -672,6 +674,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
           p99Ms,
         },
         tenants: tenantsStatus,
+        backends: stats.backends,
         models: {
           loaded: stats.models.loaded,
           loads: stats.models.loads,

@@ -249,5 +249,14 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     collect: () =>
       [...monitor.workerRestarts()].map((r) => ({ labels: { backend: r.backend, reason: r.reason }, value: r.count })),
   });
+  define(registry, {
+    name: 'ferry_backend_fallback',
+    help: 'Backends preferred over the default whose init failed (1 each), with the backend serving instead.',
+    type: 'gauge',
+    collect: () => {
+      const backends = agent.stats().backends;
+      return backends.fallbacks.map((f) => ({ labels: { backend: f.backend, using: backends.default }, value: 1 }));
+    },
+  });
   return registry;
 }

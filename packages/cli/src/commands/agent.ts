@@ -90,6 +90,11 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
     const workers = positiveInt(values.workers, 'workers');
     const intraOpThreads = positiveInt(values['intra-op-threads'], 'intra-op-threads');
     const maxFrameBytes = positiveInt(values['max-frame-bytes'], 'max-frame-bytes');
+    const onFallback = (message: unknown) => {
+      const m = message as { backend: string; reason: string; using: string };
+      logger.warn(m, `backend ${m.backend} unavailable, using ${m.using}`);
+    };
+    channel('ferry:agent:backend:fallback').subscribe(onFallback);
     const agent = await createAgent({
       backends: createBackends({
         ...(workers ? { workers } : {}),
@@ -106,7 +111,7 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
       ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
       ...(values['vaccel-classifier'] ? { vaccelClassifier: values['vaccel-classifier'] } : {}),
       limits: { ...limits, ...(maxFrameBytes ? { maxFrameBytes } : {}) },
-    });
+    }).finally(() => channel('ferry:agent:backend:fallback').unsubscribe(onFallback));
     for (const listener of agent.listeners) {
       logger.info(listener, 'listening');
       io.out(JSON.stringify({ event: 'listening', ...listener }));
