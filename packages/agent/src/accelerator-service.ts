@@ -12,12 +12,13 @@ import {
   tensorMapToWire,
   type ModelInfo as WireModelInfo,
 } from '@ferry/protocol';
+import type { OpReport } from './diagnostics.js';
 import type { AgentLimits } from './limits.js';
 import type { ModelCache } from './model-cache.js';
 import { type ModelDirectory, sha256Hex } from './model-directory.js';
 import type { ModelRepository, RepositoryModelInfo } from './model-repository.js';
 import type { Tenant, TenantModel } from './tenant.js';
-import type { OpReport, VisionOps } from './vision-ops.js';
+import type { VisionOps } from './vision-ops.js';
 
 /** What a call handler may use: the caller's tenant and connection, its deadline, the agent's parts. */
 export interface CallContext {
@@ -44,6 +45,8 @@ export interface AgentServices {
 
 export interface MethodHandler {
   readonly method: DescMethod;
+  /** The method runs a model: its successful calls count as inferences in the metrics. */
+  readonly runsModel: boolean;
   handle(input: unknown, context: CallContext): Promise<unknown>;
   /** The status a failure answers with, for services with their own error shape (vAccel); by default `statusFromError`. */
   readonly status?: (error: FerryError) => TtrpcStatus;
@@ -54,9 +57,20 @@ type Impl<M extends DescMethod> = (
   context: CallContext,
 ) => Promise<MessageInitShape<M['output'] & DescMessage>>;
 
-function handler<M extends DescMethod>(method: M, impl: Impl<M>): MethodHandler {
+/** What every handler declares about itself (no default, so a new method cannot leave it out). */
+export interface HandlerTraits {
+  readonly runsModel: boolean;
+}
+
+/** The method runs a model: its successful calls are inferences. */
+export const RUNS_MODEL: HandlerTraits = { runsModel: true };
+/** The method manages sessions, models or the connection, and runs no model. */
+export const NO_MODEL: HandlerTraits = { runsModel: false };
+
+function handler<M extends DescMethod>(method: M, traits: HandlerTraits, impl: Impl<M>): MethodHandler {
   return {
     method,
+    runsModel: traits.runsModel,
     async handle(input, context) {
       return create(method.output, await impl(input as MessageShape<M['input']>, context));
     },
@@ -102,7 +116,7 @@ const m = Accelerator.method;
 
 /** The handlers of `ferry.v1.Accelerator`, keyed by method name. */
 export const acceleratorHandlers: readonly MethodHandler[] = [
-  handler(m.serverInfo, async (_input, { tenant, services }) => ({
+  handler(m.serverInfo, NO_MODEL, async (_input, { tenant, services }) => ({
     version: services.version,
     tenant: tenant.name,
     backends: availableBackends(services.backends),
@@ -112,16 +126,16 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     maxInflight: services.limits.maxInflightPerConnection,
   })),
 
-  handler(m.noop, async (input) => ({ payload: input.payload })),
+  handler(m.noop, NO_MODEL, async (input) => ({ payload: input.payload })),
 
-  handler(m.createSession, async (_input, { tenant, owner }) => ({ sessionId: tenant.createSession(owner) })),
+  handler(m.createSession, NO_MODEL, async (_input, { tenant, owner }) => ({ sessionId: tenant.createSession(owner) })),
 
-  handler(m.destroySession, async (input, { tenant }) => {
+  handler(m.destroySession, NO_MODEL, async (input, { tenant }) => {
     await tenant.destroySession(input.sessionId);
     return {};
   }),
 
-  handler(m.registerModel, async (input, { tenant, services, signal }) => {
+  handler(m.registerModel, NO_MODEL, async (input, { tenant, services, signal }) => {
     // The model's place (and then its bytes) are reserved before any work, so concurrent registrations
     // count each other; the reservation goes back unless the model was added.
     const reservation = tenant.reserveModel(input.sessionId);
@@ -157,14 +171,14 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     }
   }),
 
-  handler(m.unregisterModel, async (input, { tenant }) => {
+  handler(m.unregisterModel, NO_MODEL, async (input, { tenant }) => {
     await tenant.unregisterModel(input.modelId);
     return {};
   }),
 
-  handler(m.modelMetadata, async (input, { tenant }) => ({ model: modelInfo(tenant.model(input.modelId)) })),
+  handler(m.modelMetadata, NO_MODEL, async (input, { tenant }) => ({ model: modelInfo(tenant.model(input.modelId)) })),
 
-  handler(m.infer, async (input, { tenant, services, signal, report }) => {
+  handler(m.infer, RUNS_MODEL, async (input, { tenant, services, signal, report }) => {
     const model = tenant.model(input.modelId);
     const inputs = tensorMapFromWire(input.inputs, services.limits.maxTensorsPerCall);
     report.model = model.name;
@@ -177,29 +191,29 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     return { outputs: tensorMapToWire(outputs) };
   }),
 
-  handler(m.listModels, async (_input, { services }) => ({
+  handler(m.listModels, NO_MODEL, async (_input, { services }) => ({
     models: (await services.repository.list()).map(repositoryModel),
   })),
 
-  handler(m.describeModel, async (input, { services }) => ({
+  handler(m.describeModel, NO_MODEL, async (input, { services }) => ({
     model: repositoryModel(await services.repository.describe(input.name)),
   })),
 
-  handler(m.loadModel, async (input, { services }) => {
+  handler(m.loadModel, NO_MODEL, async (input, { services }) => {
     await services.repository.load(input.name);
     return { model: repositoryModel(await services.repository.describe(input.name)) };
   }),
 
-  handler(m.unloadModel, async (input, { services }) => {
+  handler(m.unloadModel, NO_MODEL, async (input, { services }) => {
     await services.repository.unload(input.name);
     return {};
   }),
 
-  handler(m.classify, async (input, { services, signal, report }) => ({
+  handler(m.classify, RUNS_MODEL, async (input, { services, signal, report }) => ({
     results: await services.ops.classify(input.image, { model: input.model, topK: input.topK, signal, report }),
   })),
 
-  handler(m.detect, async (input, { services, signal, report }) => ({
+  handler(m.detect, RUNS_MODEL, async (input, { services, signal, report }) => ({
     detections: (await services.ops.detect(input.image, { model: input.model, signal, report })).map((box) => ({
       box: box.points.map(({ x, y }) => ({ x, y })),
       score: box.score,
@@ -207,7 +221,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     })),
   })),
 
-  handler(m.ocr, async (input, { services, signal, report }) => ({
+  handler(m.ocr, RUNS_MODEL, async (input, { services, signal, report }) => ({
     lines: (await services.ops.ocr(input.image, { signal, report })).lines.map((line) => ({
       text: line.text,
       score: line.score,

@@ -1,10 +1,10 @@
-import { channel } from 'node:diagnostics_channel';
 import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import type { Backend, BackendModel, BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
+import { agentChannels } from './diagnostics.js';
 import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
 import { ModelDirectory } from './model-directory.js';
@@ -90,8 +90,6 @@ export interface Agent extends AsyncDisposable {
   destroy(): Promise<void>;
 }
 
-const backendFallback = channel('ferry:agent:backend:fallback');
-
 const KATA_SOCKET = /\/([^/]+)\/root\/kata\.hvsock_\d+$/;
 
 /** The tenant a listener address stands for: a Kata sandbox id, or the address itself. */
@@ -115,6 +113,7 @@ async function resolveDefaultBackend(registry: BackendRegistry): Promise<{ backe
     const reason = failures.get(name);
     return reason === undefined ? [] : [{ backend: name, reason }];
   });
+  const { backendFallback } = agentChannels;
   for (const { backend: skipped, reason } of fallbacks) {
     if (backendFallback.hasSubscribers) backendFallback.publish({ backend: skipped, reason, using: backend.name });
   }

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
 import { fromBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
@@ -12,14 +11,10 @@ import {
   toEncodable,
 } from '@ferry/protocol';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
+import { agentChannels, type OpReport } from './diagnostics.js';
 import type { Tenant } from './tenant.js';
-import type { OpReport } from './vision-ops.js';
 
-const callStart = channel('ferry:agent:call:start');
-const callEnd = channel('ferry:agent:call:end');
-const connectionClosed = channel('ferry:agent:connection:close');
-/** A connection cut off for stalling in the middle of a frame (`{ tenant, bufferedBytes }`). */
-const connectionStalled = channel('ferry:agent:connection:stalled');
+const { callStart, callEnd, connectionClose, connectionStalled } = agentChannels;
 
 export interface ServedConnection {
   readonly tenant: Tenant;
@@ -152,6 +147,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
           streamId,
           code,
           durationMs: performance.now() - started,
+          inference: handler.runsModel,
           ...report,
         });
       }
@@ -235,7 +231,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     for (const call of inflight.values()) {
       call.controller?.abort(new FerryError(Code.CANCELLED, 'The connection closed', { reason: 'CONNECTION_CLOSED' }));
     }
-    if (connectionClosed.hasSubscribers) connectionClosed.publish({ tenant: tenant.name });
+    if (connectionClose.hasSubscribers) connectionClose.publish({ tenant: tenant.name });
     tenant
       .releaseOwner(owner)
       .catch(() => {})

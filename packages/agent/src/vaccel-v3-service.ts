@@ -9,7 +9,13 @@ import {
   type VaccelTfliteDataType,
   type VaccelTorchDataType,
 } from '@ferry/protocol';
-import type { AgentServices, CallContext, MethodHandler } from './accelerator-service.js';
+import {
+  type AgentServices,
+  type CallContext,
+  type MethodHandler,
+  NO_MODEL,
+  RUNS_MODEL,
+} from './accelerator-service.js';
 import { sha256Hex } from './model-directory.js';
 import { classifyForVaccel, nulPadded, VACCEL_TAGS_BYTES, type VaccelOptions } from './vaccel-classify.js';
 import { vaccelHandler, vaccelId } from './vaccel-handler.js';
@@ -46,21 +52,21 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
   const resource = (id: bigint, { tenant }: CallContext) => tenant.model(vaccelId(id, 'Resource', tenant.name));
 
   return [
-    vaccelHandler(m.createSession, async (_input, { tenant, owner }) => ({
+    vaccelHandler(m.createSession, NO_MODEL, async (_input, { tenant, owner }) => ({
       sessionId: BigInt(tenant.createSession(owner)),
     })),
 
-    vaccelHandler(m.updateSession, async (input, context) => {
+    vaccelHandler(m.updateSession, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       return {};
     }),
 
-    vaccelHandler(m.destroySession, async (input, { tenant }) => {
+    vaccelHandler(m.destroySession, NO_MODEL, async (input, { tenant }) => {
       await tenant.destroySession(vaccelId(input.sessionId, 'Session', tenant.name));
       return {};
     }),
 
-    vaccelHandler(m.registerResource, async (input, context) => {
+    vaccelHandler(m.registerResource, NO_MODEL, async (input, context) => {
       const { tenant, services, signal } = context;
       const sessionId = session(input.sessionId, context);
       if (input.resourceId !== 0n) {
@@ -112,7 +118,7 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       }
     }),
 
-    vaccelHandler(m.unregisterResource, async (input, context) => {
+    vaccelHandler(m.unregisterResource, NO_MODEL, async (input, context) => {
       const sessionId = session(input.sessionId, context);
       const model = resource(input.resourceId, context);
       if (model.sessionId !== sessionId) {
@@ -127,29 +133,29 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
     }),
 
     // Ferry never writes into a resource, so there is nothing to bring back to the guest.
-    vaccelHandler(m.syncResource, async (input, context) => {
+    vaccelHandler(m.syncResource, NO_MODEL, async (input, context) => {
       resource(input.resourceId, context);
       return { blobs: [] };
     }),
 
-    vaccelHandler(m.imageClassification, async (input, context) => {
+    vaccelHandler(m.imageClassification, RUNS_MODEL, async (input, context) => {
       session(input.sessionId, context);
       return { tags: nulPadded(await classifyForVaccel(input.image, options, context), VACCEL_TAGS_BYTES) };
     }),
 
-    vaccelHandler(m.tensorflowModelLoad, async (input, context) => {
+    vaccelHandler(m.tensorflowModelLoad, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return { graphDef: new Uint8Array(0) };
     }),
 
-    vaccelHandler(m.tensorflowModelUnload, async (input, context) => {
+    vaccelHandler(m.tensorflowModelUnload, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return {};
     }),
 
-    vaccelHandler(m.tensorflowModelRun, async (input, context) => {
+    vaccelHandler(m.tensorflowModelRun, RUNS_MODEL, async (input, context) => {
       if (input.inNodes.length !== input.inTensors.length) {
         throw new FerryError(
           Code.INVALID_ARGUMENT,
@@ -173,19 +179,19 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       };
     }),
 
-    vaccelHandler(m.tensorflowLiteModelLoad, async (input, context) => {
+    vaccelHandler(m.tensorflowLiteModelLoad, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return {};
     }),
 
-    vaccelHandler(m.tensorflowLiteModelUnload, async (input, context) => {
+    vaccelHandler(m.tensorflowLiteModelUnload, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return {};
     }),
 
-    vaccelHandler(m.tensorflowLiteModelRun, async (input, context) => {
+    vaccelHandler(m.tensorflowLiteModelRun, RUNS_MODEL, async (input, context) => {
       const outputs = await runVaccelTensors(
         {
           sessionId: input.sessionId,
@@ -201,7 +207,7 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       };
     }),
 
-    vaccelHandler(m.torchJitloadForward, async (input, context) => {
+    vaccelHandler(m.torchJitloadForward, RUNS_MODEL, async (input, context) => {
       const outputs = await runVaccelTensors(
         {
           sessionId: input.sessionId,
@@ -220,10 +226,10 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       return { outcome: { case: 'result' as const, value: { outTensors } } };
     }),
 
-    vaccelHandler(m.genop, async (input, context) => ({ writeArgs: await genop(input, options, context) })),
+    vaccelHandler(m.genop, RUNS_MODEL, async (input, context) => ({ writeArgs: await genop(input, options, context) })),
 
     // Ferry's timings are its Prometheus metrics; vAccel's profiler regions stay empty.
-    vaccelHandler(m.getTimers, async () => ({ timers: [] })),
+    vaccelHandler(m.getTimers, NO_MODEL, async () => ({ timers: [] })),
   ];
 }
 

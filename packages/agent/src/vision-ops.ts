@@ -1,19 +1,12 @@
 import type { NumericTensor, RunOptions, Tensor, TensorMap } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Classification, ModelTask, type OcrResult, type TextBox } from '@ferry/vision';
+import type { OpReport } from './diagnostics.js';
 import type { ModelCache } from './model-cache.js';
 import type { LoadedModel, ModelRepository } from './model-repository.js';
 import type { ModelScheduler } from './model-scheduler.js';
 import type { OpModel, OpRequest, Role } from './vision-messages.js';
 import type { VisionWorkers } from './vision-workers.js';
-
-/** What an op reports for metrics: the model, time queued and computing, images or lines per run. */
-export interface OpReport {
-  model?: string;
-  queueMs?: number;
-  computeMs?: number;
-  batchSize?: number;
-}
 
 export const BUILTIN_OCR = { det: 'ppocr-det', cls: 'ppocr-cls', rec: 'ppocr-rec' } as const;
 

@@ -64,7 +64,9 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
   const watchdogMs = options.watchdogMs ?? 120_000;
   if (!Number.isSafeInteger(watchdogMs) || watchdogMs < 1)
     throw new RangeError('watchdogMs must be a positive integer');
+  const name = options.name ?? 'onnxruntime';
   const pool = createWorkerPool({
+    backendName: name,
     workers,
     watchdogMs,
     executionProviders: [...executionProviders],
@@ -76,7 +78,7 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
   let closing: Promise<void> | undefined;
 
   const backend: Backend = {
-    name: options.name ?? 'onnxruntime',
+    name,
 
     async load(model: Uint8Array, loadOptions: LoadOptions = {}): Promise<BackendModel> {
       if (!(model instanceof Uint8Array)) throw new TypeError('model must be a Uint8Array');

@@ -1,12 +1,10 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Worker } from 'node:worker_threads';
-import { Code, FerryError, startWorker, type TensorInfo, type TensorMap } from '@ferry/core';
+import { backendChannels, Code, FerryError, startWorker, type TensorInfo, type TensorMap } from '@ferry/core';
 import { type FromWorker, fromWire, type SessionSettings, type ToWorker, toWire } from './wire.js';
 
-/** A worker died (it is replaced on the next dispatch). */
-const workerLost = channel('ferry:backend:worker:restart');
-
 export interface WorkerPoolOptions extends SessionSettings {
+  /** The backend's name, for `ferry:backend:worker:restart`. */
+  readonly backendName: string;
   readonly workers: number;
   readonly transferInputs: boolean;
   /** A worker that has not answered a load or run for this long is hung: replaced, its calls failed. */
@@ -121,7 +119,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const lost = (slot: Slot, worker: Worker, why: string) => {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: why });
+    // A worker died; it is replaced on the next dispatch.
+    const restarts = backendChannels.workerRestart;
+    if (restarts.hasSubscribers) restarts.publish({ backend: options.backendName, worker: slot.index, reason: why });
     slot.loaded.clear();
     failAll(
       slot,
@@ -150,7 +150,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const hung = (slot: Slot, worker: Worker) => {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: 'hung' });
+    const restarts = backendChannels.workerRestart;
+    if (restarts.hasSubscribers) restarts.publish({ backend: options.backendName, worker: slot.index, reason: 'hung' });
     slot.loaded.clear();
     const gone = slot.gone ?? Promise.resolve();
     abandoned.set(worker, gone);

@@ -1,6 +1,12 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { codeName } from '@ferry/core';
+import { backendChannels, codeName, type DiagnosticsChannel, type WorkerRestartMessage } from '@ferry/core';
 import type { Agent, BackendStats, TenantStats } from '../create-agent.js';
+import {
+  agentChannels,
+  type CallEndMessage,
+  type ConnectionCloseMessage,
+  type ModelLoadMessage,
+  type ModelUnloadMessage,
+} from '../diagnostics.js';
 import { createHistogramCounts, type HistogramCounts } from './histogram-counts.js';
 import { createLatencyWindow, type LatencyWindow } from './latency-window.js';
 import { createReservoir, quantile, type Reservoir } from './reservoir.js';
@@ -11,9 +17,6 @@ export const REQUEST_DURATION_BUCKETS_S: readonly number[] = [
 ];
 export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 export const MODEL_LOAD_BUCKETS_S: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-
-/** Methods that run a model; their successful calls count as inferences. */
-const INFERENCE_METHODS: ReadonlySet<string> = new Set(['Infer', 'Classify', 'Detect', 'Ocr']);
 
 export const MONITOR_LIMITS = {
   /** Tenants tracked at once; beyond it the least recently active one is dropped. */
@@ -188,13 +191,11 @@ export interface AgentMonitor {
   close(): void;
 }
 
-export const AGENT_CHANNELS = {
-  callEnd: 'ferry:agent:call:end',
-  connectionClose: 'ferry:agent:connection:close',
-  modelLoad: 'ferry:agent:model:load',
-  modelUnload: 'ferry:agent:model:unload',
-  workerRestart: 'ferry:backend:worker:restart',
-} as const;
+/** Subscribes `handler` to `channel`; returns the unsubscribe. */
+function follow<M>(channel: DiagnosticsChannel<M>, handler: (message: M) => void): () => void {
+  channel.subscribe(handler);
+  return () => channel.unsubscribe(handler);
+}
 
 interface MutableSeries {
   readonly method: string;
@@ -253,9 +254,6 @@ interface ModelRecord {
 
 /** Six significant digits: what a chart needs, without float32 noise in the JSON. */
 const round = (value: number) => Number(value.toPrecision(6));
-
-const finite = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 
 export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
   const { agent, sampleIntervalMs, isReady } = options;
@@ -350,8 +348,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     return record;
   };
 
-  const tenantFor = (name: unknown, at: number): TenantRecord | undefined => {
-    if (typeof name !== 'string') return undefined;
+  const tenantFor = (name: string, at: number): TenantRecord | undefined => {
     const known = tenants.get(name);
     if (known) return known;
     if (foreign.has(name)) return undefined;
@@ -411,14 +408,13 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
   };
 
   // The hot path: runs synchronously inside every call the agent answers, so it only counts.
-  const onCallEnd = (message: unknown) => {
-    const event = message as Record<string, unknown>;
+  const onCallEnd = (event: CallEndMessage) => {
     const at = now();
     const tenant = tenantFor(event.tenant, at);
-    if (!tenant || typeof event.method !== 'string') return;
+    if (!tenant) return;
     const ok = event.code === 0;
-    const durationMs = finite(event.durationMs) ?? 0;
-    const model = typeof event.model === 'string' ? event.model.slice(0, 256) : '';
+    const durationMs = event.durationMs;
+    const model = event.model?.slice(0, 256) ?? '';
     tenant.lastActive = at;
     count(tenant, ok, durationMs, at);
     count(total, ok, durationMs, at);
@@ -430,27 +426,23 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       if (!ok) record.failures++;
     }
     if (!ok) {
-      const code = typeof event.code === 'number' ? codeName(event.code) : 'UNKNOWN';
+      const code = codeName(event.code);
       series.failures.set(code, (series.failures.get(code) ?? 0) + 1);
       return;
     }
     series.success++;
-    if (model === '' && !INFERENCE_METHODS.has(event.method)) return;
+    if (!event.inference) return;
     series.inferences++;
     series.requestUs += durationMs * 1000;
-    const queueMs = finite(event.queueMs);
-    if (queueMs !== undefined) series.queueUs += queueMs * 1000;
-    const computeMs = finite(event.computeMs);
-    if (computeMs !== undefined) series.computeUs += computeMs * 1000;
-    const batchSize = finite(event.batchSize);
-    if (batchSize !== undefined) {
+    if (event.queueMs !== undefined) series.queueUs += event.queueMs * 1000;
+    if (event.computeMs !== undefined) series.computeUs += event.computeMs * 1000;
+    if (event.batchSize !== undefined) {
       series.batch ??= createHistogramCounts(BATCH_SIZE_BUCKETS);
-      series.batch.observe(batchSize);
+      series.batch.observe(event.batchSize);
     }
   };
 
-  const onConnectionClose = (message: unknown) => {
-    const event = message as Record<string, unknown>;
+  const onConnectionClose = (event: ConnectionCloseMessage) => {
     const at = now();
     const tenant = tenantFor(event.tenant, at);
     if (!tenant) return;
@@ -458,47 +450,34 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     tenant.lastActive = at;
   };
 
-  const onModelLoad = (message: unknown) => {
-    const event = message as Record<string, unknown>;
-    if (typeof event.name !== 'string') return;
+  const onModelLoad = (event: ModelLoadMessage) => {
     const record = modelNamed(event.name.slice(0, 256), now());
-    if (typeof event.sha256 === 'string') {
-      record.sha256 = event.sha256.slice(0, 64);
-      if (modelBySha.size >= limits.maxModels) modelBySha.clear();
-      modelBySha.set(record.sha256, record.name);
-    }
-    const backend = typeof event.backend === 'string' ? event.backend.slice(0, 64) : '';
+    record.sha256 = event.sha256.slice(0, 64);
+    if (modelBySha.size >= limits.maxModels) modelBySha.clear();
+    modelBySha.set(record.sha256, record.name);
+    const backend = event.backend.slice(0, 64);
     record.backend = backend;
     record.loaded++;
-    const durationMs = finite(event.durationMs);
-    record.loadMs = durationMs ?? null;
-    if (durationMs === undefined) return;
+    record.loadMs = event.durationMs;
     let histogram = loadDurations.get(backend);
     if (!histogram) {
       if (loadDurations.size >= limits.maxBackends) return;
       histogram = createHistogramCounts(MODEL_LOAD_BUCKETS_S);
       loadDurations.set(backend, histogram);
     }
-    histogram.observe(durationMs / 1000);
+    histogram.observe(event.durationMs / 1000);
   };
 
-  const onModelUnload = (message: unknown) => {
-    const event = message as Record<string, unknown>;
+  const onModelUnload = (event: ModelUnloadMessage) => {
     modelUnloads++;
-    const name =
-      typeof event.name === 'string'
-        ? event.name
-        : typeof event.sha256 === 'string'
-          ? modelBySha.get(event.sha256)
-          : '';
+    const name = modelBySha.get(event.sha256);
     const record = name ? models.get(name) : undefined;
     if (record) record.loaded = Math.max(0, record.loaded - 1);
   };
 
-  const onWorkerRestart = (message: unknown) => {
-    const event = message as Record<string, unknown>;
-    const backend = typeof event.backend === 'string' ? event.backend.slice(0, 64) : 'unknown';
-    let reason = typeof event.reason === 'string' ? event.reason.slice(0, 64) : 'unknown';
+  const onWorkerRestart = (event: WorkerRestartMessage) => {
+    const backend = event.backend.slice(0, 64);
+    let reason = event.reason.slice(0, 64);
     if (!restarts.has(`${backend}\u0000${reason}`) && restarts.size >= limits.maxRestartReasons) reason = 'other';
     const key = `${backend}\u0000${reason}`;
     const entry = restarts.get(key) ?? { backend, reason, count: 0 };
@@ -506,14 +485,13 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     restarts.set(key, entry);
   };
 
-  const subscriptions: [string, (message: unknown) => void][] = [
-    [AGENT_CHANNELS.callEnd, onCallEnd],
-    [AGENT_CHANNELS.connectionClose, onConnectionClose],
-    [AGENT_CHANNELS.modelLoad, onModelLoad],
-    [AGENT_CHANNELS.modelUnload, onModelUnload],
-    [AGENT_CHANNELS.workerRestart, onWorkerRestart],
+  const unsubscribes = [
+    follow(agentChannels.callEnd, onCallEnd),
+    follow(agentChannels.connectionClose, onConnectionClose),
+    follow(agentChannels.modelLoad, onModelLoad),
+    follow(agentChannels.modelUnload, onModelUnload),
+    follow(backendChannels.workerRestart, onWorkerRestart),
   ];
-  for (const [name, handler] of subscriptions) subscribe(name, handler);
   let closed = false;
 
   /** Writes the interval's point of one tally into its ring and starts the next interval. */
@@ -711,7 +689,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     close() {
       if (closed) return;
       closed = true;
-      for (const [name, handler] of subscriptions) unsubscribe(name, handler);
+      for (const unsubscribe of unsubscribes) unsubscribe();
     },
   };
 }

@@ -128,7 +128,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   });
   define(registry, {
     name: 'ferry_inference_count',
-    help: 'Successful inference calls (Infer, Classify, Detect, Ocr), per tenant and model.',
+    help: 'Successful calls of methods that run a model (Infer, Classify, Detect, Ocr), per tenant and model.',
     type: 'counter',
     collect: perModel((s) => s.inferences),
   });

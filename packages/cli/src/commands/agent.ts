@@ -1,5 +1,13 @@
 import { channel } from 'node:diagnostics_channel';
-import { type AgentLimits, createAdminServer, createAgent, DEFAULT_LIMITS, type ListenSpec } from '@ferry/agent';
+import {
+  type AgentLimits,
+  agentChannels,
+  type BackendFallbackMessage,
+  createAdminServer,
+  createAgent,
+  DEFAULT_LIMITS,
+  type ListenSpec,
+} from '@ferry/agent';
 import {
   createCriClient,
   createSandboxWatcher,
@@ -90,11 +98,9 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
     const workers = positiveInt(values.workers, 'workers');
     const intraOpThreads = positiveInt(values['intra-op-threads'], 'intra-op-threads');
     const maxFrameBytes = positiveInt(values['max-frame-bytes'], 'max-frame-bytes');
-    const onFallback = (message: unknown) => {
-      const m = message as { backend: string; reason: string; using: string };
+    const onFallback = (m: BackendFallbackMessage) =>
       logger.warn(m, `backend ${m.backend} unavailable, using ${m.using}`);
-    };
-    channel('ferry:agent:backend:fallback').subscribe(onFallback);
+    agentChannels.backendFallback.subscribe(onFallback);
     const agent = await createAgent({
       backends: createBackends({
         ...(workers ? { workers } : {}),
@@ -111,7 +117,7 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
       ...(values['model-dir'] ? { modelDir: values['model-dir'] } : {}),
       ...(values['vaccel-classifier'] ? { vaccelClassifier: values['vaccel-classifier'] } : {}),
       limits: { ...limits, ...(maxFrameBytes ? { maxFrameBytes } : {}) },
-    }).finally(() => channel('ferry:agent:backend:fallback').unsubscribe(onFallback));
+    }).finally(() => agentChannels.backendFallback.unsubscribe(onFallback));
     for (const listener of agent.listeners) {
       logger.info(listener, 'listening');
       io.out(JSON.stringify({ event: 'listening', ...listener }));
