@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { AdminStatus } from '@ferry/agent';
+import type { AdminStatus } from '@ferry/agent/admin';
 import { spawnAgent } from '../support/cli.js';
 import { tempDir } from '../support/fixtures.js';
 

@@ -2,14 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import {
-  type AdminStatus,
-  type Agent,
-  agentChannels,
-  type ConnectionCloseMessage,
-  createAdminServer,
-  createAgent,
-} from '@ferry/agent';
+import { type Agent, agentChannels, type ConnectionCloseMessage, createAgent } from '@ferry/agent';
+import { type AdminStatus, createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { Code, tensor } from '@ferry/core';

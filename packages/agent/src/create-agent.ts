@@ -4,6 +4,7 @@ import type { Backend, BackendModel, BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
+import type { BackendStats, TenantStats } from './agent-stats.js';
 import { agentChannels } from './diagnostics.js';
 import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
@@ -48,24 +49,6 @@ export interface AgentOptions {
 export interface ListenerInfo {
   readonly address: string;
   readonly tenant: string;
-}
-
-export interface TenantStats {
-  readonly name: string;
-  readonly connections: number;
-  readonly sessions: number;
-  readonly models: number;
-  /** Calls being served right now. */
-  readonly inflight: number;
-}
-
-/** Which backend serves by default, and the higher-priority ones skipped on the way to it. */
-export interface BackendStats {
-  readonly default: string;
-  /** Registered backends in priority order, less the ones whose init failed. */
-  readonly available: readonly string[];
-  /** Backends preferred over the default whose init failed, with the reason (CUDA asked for, none found). */
-  readonly fallbacks: readonly { readonly backend: string; readonly reason: string }[];
 }
 
 export interface AgentStats {

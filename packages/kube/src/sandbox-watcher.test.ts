@@ -4,7 +4,8 @@ import { link, lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/prom
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { type AdminServerStatus, type Agent, createAdminServer, createAgent } from '@ferry/agent';
+import { type AdminServerStatus, type Agent, createAgent } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createClient } from '@ferry/client';
 import { Code } from '@ferry/core';

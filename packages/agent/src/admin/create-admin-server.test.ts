@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { backendChannels } from '@ferry/core';
 import { register as globalRegistry } from 'prom-client';
-import type { TenantStats } from '../create-agent.js';
+import type { TenantStats } from '../agent-stats.js';
 import { agentChannels } from '../diagnostics.js';
 import { type AdminServerOptions, createAdminServer } from './create-admin-server.js';
 import type { MonitoredAgent } from './create-agent-monitor.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { backendChannels, Code } from '@ferry/core';
-import type { TenantStats } from '../create-agent.js';
+import type { TenantStats } from '../agent-stats.js';
 import { agentChannels, type CallEndMessage } from '../diagnostics.js';
 import { type AgentMonitorOptions, createAgentMonitor, type MonitoredAgent } from './create-agent-monitor.js';
 

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { TenantStats } from '../create-agent.js';
-import type { AgentMonitor, CallSeries, MonitoredAgent } from './create-agent-monitor.js';
+import type { TenantStats } from '../agent-stats.js';
+import type { CallSeries } from './admin-views.js';
+import type { AgentMonitor, MonitoredAgent } from './create-agent-monitor.js';
 import type { HistogramCounts } from './histogram-counts.js';
 
 type Labels = Record<string, string>;

@@ -3,11 +3,11 @@ import {
   type AgentLimits,
   agentChannels,
   type BackendFallbackMessage,
-  createAdminServer,
   createAgent,
   DEFAULT_LIMITS,
   type ListenSpec,
 } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import {
   createCriClient,
   createSandboxWatcher,
