@@ -213,8 +213,9 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     results: await services.ops.classify(input.image, { model: input.model, topK: input.topK, signal, report }),
   })),
 
+  // Detect is text detection: every box is a text line, labelled `text`.
   handler(m.detect, RUNS_MODEL, async (input, { services, signal, report }) => ({
-    detections: (await services.ops.detect(input.image, { model: input.model, signal, report })).map((box) => ({
+    detections: (await services.ops.detectText(input.image, { model: input.model, signal, report })).map((box) => ({
       box: box.points.map(({ x, y }) => ({ x, y })),
       score: box.score,
       label: 'text',

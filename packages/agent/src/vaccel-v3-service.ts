@@ -343,7 +343,7 @@ async function genop(
     }
     case VaccelOp.IMAGE_DETECT: {
       expect(2, 1);
-      const boxes = await services.ops.detect((read[1] as VaccelGenopArg).buf, { model: '', signal, report });
+      const boxes = await services.ops.detectText((read[1] as VaccelGenopArg).buf, { model: '', signal, report });
       const lines = boxes.map(
         (box) =>
           `${box.score.toFixed(3)} ${box.points.map((p) => `${Math.round(p.x)},${Math.round(p.y)}`).join(' ')}\n`,

@@ -9,7 +9,7 @@ export interface OpModel {
 
 export type OpRequest =
   | { readonly op: 'classify'; readonly image: Uint8Array; readonly model: OpModel; readonly topK: number }
-  | { readonly op: 'detect'; readonly image: Uint8Array; readonly det: OpModel }
+  | { readonly op: 'detect-text'; readonly image: Uint8Array; readonly det: OpModel }
   | {
       readonly op: 'ocr';
       readonly image: Uint8Array;

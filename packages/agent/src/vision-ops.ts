@@ -64,13 +64,14 @@ export class VisionOps {
     return (await this.#onWorker(request, { model }, options)) as Classification[];
   }
 
-  async detect(
+  /** Text detection: the built-in PP-OCR detector, or a repository model of task `ocr-det`. */
+  async detectText(
     image: Uint8Array,
     options: { model: string; signal: AbortSignal; report: OpReport },
   ): Promise<TextBox[]> {
     const det = await this.#loadFor(options.model || BUILTIN_OCR.det, [ModelTask.ocrDet], 'Detect');
     options.report.model = det.name;
-    return (await this.#onWorker({ op: 'detect', image, det: opModel(det) }, { det }, options)) as TextBox[];
+    return (await this.#onWorker({ op: 'detect-text', image, det: opModel(det) }, { det }, options)) as TextBox[];
   }
 
   async ocr(image: Uint8Array, options: { signal: AbortSignal; report: OpReport }): Promise<OcrResult> {

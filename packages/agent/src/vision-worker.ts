@@ -2,7 +2,7 @@
 // runs go back to the main thread (which owns the scheduler and the backend) as 'run' messages.
 import { parentPort } from 'node:worker_threads';
 import { Code, FerryError, type NumericTensor, type Tensor, tensorValues } from '@ferry/core';
-import { createOcrPipeline, decodeImage, preprocess, type TensorRunner, topK } from '@ferry/vision';
+import { createOcrPipeline, decodeImage, detectText, preprocess, type TensorRunner, topK } from '@ferry/vision';
 import {
   type FromVisionWorker,
   fromWireError,
@@ -60,17 +60,13 @@ async function perform(id: number, request: OpRequest, limits: ImageLimits): Pro
         threshold: config.postprocess.threshold,
       });
     }
-    case 'detect': {
-      const pipeline = createOcrPipeline({
+    case 'detect-text':
+      return detectText(request.image, {
         det: runner(id, 'det'),
-        rec: () => Promise.reject(new FerryError(Code.INTERNAL, 'detect does not recognise')),
-        keys: [],
         detConfig: request.det.config,
         maxImageBytes: limits.maxImageBytes,
         maxImagePixels: limits.maxImagePixels,
       });
-      return pipeline.detect(request.image);
-    }
     case 'ocr': {
       const keys = request.rec.labels;
       if (!keys) throw new FerryError(Code.FAILED_PRECONDITION, 'The recognizer has no dictionary');
