@@ -5,7 +5,15 @@
 /** @typedef {import('../src/admin/admin-views.js').AdminHistory} AdminHistory */
 /** @typedef {import('../src/admin/admin-views.js').AdminSample} AdminSample */
 /** @typedef {import('../src/admin/admin-views.js').SamplePoint} SamplePoint */
+/** @typedef {import('../src/admin/admin-views.js').TenantStatus} TenantStatus */
 /** @typedef {{ -readonly [K in keyof import('../src/admin/admin-views.js').SeriesHistory]: (number | null)[] }} Series */
+/** @typedef {{ name: string, series: Series, weight: number }} Charted */
+/** @typedef {{ key: string, name: string, color: string, data: Series }} ChartSeries */
+/**
+ * @typedef {{ key: string, color: string, values: readonly (number | null)[], width: number, fill?: string | null,
+ *   dash?: number[], hidden: boolean }} ChartLine
+ */
+/** @typedef {{ format: (v: number) => string, minMax?: number, log?: boolean }} ChartOptions */
 
 const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#db61a2', '#a371f7', '#e3b341', '#39c5cf', '#ff7b72'];
 const TOTAL_COLOR = '#e6edf3';
@@ -30,6 +38,17 @@ function $(id) {
 function child(parent, selector) {
   const e = parent.querySelector(selector);
   if (!(e instanceof HTMLElement)) throw new Error(`no ${selector} in #${parent.id}`);
+  return e;
+}
+
+/**
+ * The canvas with this id.
+ * @param {string} id
+ * @returns {HTMLCanvasElement}
+ */
+function canvasOf(id) {
+  const e = $(id);
+  if (!(e instanceof HTMLCanvasElement)) throw new Error(`#${id} is not a canvas`);
   return e;
 }
 
@@ -80,13 +99,18 @@ function pushPoint(series, p) {
   series.p99.push(p ? p.p99 : null);
   series.inflight.push(p ? p.inflight : null);
 }
+/**
+ * @param {Series} series
+ * @param {number} n
+ */
 function trim(series, n) {
-  ['rps', 'eps', 'p50', 'p99', 'inflight'].forEach((k) => {
+  /** @type {(keyof Series)[]} */ (['rps', 'eps', 'p50', 'p99', 'inflight']).forEach((k) => {
     if (series[k].length > n) series[k].splice(0, series[k].length - n);
   });
 }
 
 // Formatting
+/** @param {number | null | undefined} v */
 function fmtRate(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '\u2013';
   if (v === 0) return '0';
@@ -95,6 +119,10 @@ function fmtRate(v) {
   if (v < 1e6) return `${(v / 1e3).toFixed(v < 1e4 ? 2 : 1)}k`;
   return `${(v / 1e6).toFixed(2)}M`;
 }
+/**
+ * @param {number | null | undefined} ms
+ * @returns {[string, string]}
+ */
 function msParts(ms) {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return ['\u2013', ''];
   if (ms < 1) return [String(Math.round(ms * 1000)), '\u00b5s'];
@@ -103,13 +131,16 @@ function msParts(ms) {
   if (ms < 1000) return [String(Math.round(ms)), 'ms'];
   return [(ms / 1000).toFixed(2), 's'];
 }
+/** @param {number | null | undefined} ms */
 function fmtMs(ms) {
   const p = msParts(ms);
   return p[1] ? `${p[0]} ${p[1]}` : p[0];
 }
+/** @param {number} v */
 function fmtInt(v) {
   return Math.round(v).toLocaleString('en-US');
 }
+/** @param {number} s */
 function fmtUptime(s) {
   s = Math.floor(s);
   const d = Math.floor(s / 86400),
@@ -121,6 +152,12 @@ function fmtUptime(s) {
   if (m > 0) return `${m}m ${sec < 10 ? '0' : ''}${sec}s`;
   return `${sec}s`;
 }
+/**
+ * @param {string} tag
+ * @param {string} [cls]
+ * @param {string} [text]
+ * @returns {HTMLElement}
+ */
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -128,6 +165,10 @@ function el(tag, cls, text) {
   return e;
 }
 
+/**
+ * @param {string} name
+ * @returns {string}
+ */
 function colorOf(name) {
   let c = state.colors.get(name);
   if (c) return c;
@@ -147,18 +188,29 @@ function colorOf(name) {
 }
 
 // Data
+/**
+ * A series of the history, as the page keeps it (growing and trimmed as samples arrive).
+ * @param {import('../src/admin/admin-views.js').SeriesHistory} h
+ * @returns {Series}
+ */
+function seriesOf(h) {
+  return { rps: [...h.rps], eps: [...h.eps], p50: [...h.p50], p99: [...h.p99], inflight: [...h.inflight] };
+}
+
+/** @param {{ history: AdminHistory, status: AdminStatus }} data */
 function onInit(data) {
   const h = data.history;
   state.intervalMs = h.intervalMs;
   state.capacity = h.capacity;
   state.t = h.t.slice();
-  state.total = h.total;
+  state.total = seriesOf(h.total);
   state.tenants = new Map();
   h.tenants.forEach((s) => {
-    state.tenants.set(s.name, s);
+    state.tenants.set(s.name, seriesOf(s));
   });
   onStatus(data.status);
 }
+/** @param {{ sample: AdminSample, status: AdminStatus }} data */
 function onSample(data) {
   const s = data.sample;
   const n = state.t.length;
@@ -186,6 +238,7 @@ function onSample(data) {
   });
   onStatus(data.status);
 }
+/** @param {AdminStatus} status */
 function onStatus(status) {
   state.status = status;
   if (!state.frame) state.frame = requestAnimationFrame(render);
@@ -206,6 +259,12 @@ function render() {
   document.body.dataset.samples = String(state.received);
 }
 
+/**
+ * @param {string} id
+ * @param {string} value
+ * @param {string} [unit]
+ * @param {boolean} [bad]
+ */
 function card(id, value, unit, bad) {
   const c = $(id);
   const v = child(c, '.value');
@@ -214,6 +273,7 @@ function card(id, value, unit, bad) {
   c.classList.toggle('bad', !!bad);
 }
 
+/** @param {AdminStatus} st */
 function renderHeader(st) {
   const ready = $('ready');
   ready.className = `pill ${st.ready ? 'ready' : 'unready'}`;
@@ -239,13 +299,19 @@ function visibleCount() {
   const want = Math.max(2, Math.round((state.windowSeconds * 1000) / state.intervalMs));
   return Math.min(state.t.length, want, state.capacity);
 }
+/**
+ * @param {readonly (number | null)[]} values
+ * @param {number} n
+ */
 function sumTail(values, n) {
   let s = 0;
   for (let i = Math.max(0, values.length - n); i < values.length; i++) s += values[i] || 0;
   return s;
 }
+/** @returns {Charted[]} */
 function chartedTenants() {
   const n = visibleCount();
+  /** @type {Charted[]} */
   const ranked = [];
   state.tenants.forEach((series, name) => {
     ranked.push({ name: name, series: series, weight: sumTail(series.rps, n) });
@@ -254,6 +320,7 @@ function chartedTenants() {
   return ranked.slice(0, MAX_CHARTED).filter((r) => r.weight > 0 || ranked.length <= MAX_CHARTED);
 }
 
+/** @param {HTMLCanvasElement} canvas */
 function setupCanvas(canvas) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth,
@@ -263,11 +330,16 @@ function setupCanvas(canvas) {
     canvas.height = Math.round(h * dpr);
   }
   const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d context');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   return { ctx: ctx, w: w, h: h };
 }
 
+/**
+ * @param {number} range
+ * @param {number} ticks
+ */
 function niceStep(range, ticks) {
   const raw = range / ticks;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -276,6 +348,11 @@ function niceStep(range, ticks) {
 }
 
 // Draws lines of values aligned with state.t; returns the number of points drawn.
+/**
+ * @param {HTMLCanvasElement} canvas
+ * @param {ChartLine[]} lines
+ * @param {ChartOptions} opts
+ */
 function drawChart(canvas, lines, opts) {
   const c = setupCanvas(canvas);
   const ctx = c.ctx;
@@ -296,8 +373,10 @@ function drawChart(canvas, lines, opts) {
       if (v > 0 && v < vmin) vmin = v;
     }
   });
-  let yOf,
-    ticks = [];
+  /** @type {(v: number) => number} */
+  let yOf;
+  /** @type {number[]} */
+  const ticks = [];
   if (opts.log) {
     if (!Number.isFinite(vmin)) {
       vmin = 0.1;
@@ -316,7 +395,7 @@ function drawChart(canvas, lines, opts) {
     for (let y = 0; y <= ymax * 1.0001; y += step) ticks.push(y);
     canvas.dataset.ymax = String(vmax);
   }
-  const xOf = (i) => left + (n <= 1 ? w : ((i - (state.t.length - n)) / (n - 1)) * w);
+  const xOf = (/** @type {number} */ i) => left + (n <= 1 ? w : ((i - (state.t.length - n)) / (n - 1)) * w);
 
   // grid and axes labels
   ctx.font = '11px system-ui, -apple-system, Segoe UI, Roboto, sans-serif';
@@ -431,29 +510,34 @@ function drawChart(canvas, lines, opts) {
 }
 
 // Axis ticks are round numbers: no trailing zeros.
+/** @param {string} text */
 function trimZeros(text) {
   return text.indexOf('.') < 0 ? text : text.replace(/\.?0+$/, '');
 }
+/** @param {number} v */
 function fmtAxisRate(v) {
   if (v >= 1e6) return `${trimZeros((v / 1e6).toFixed(2))}M`;
   if (v >= 1e3) return `${trimZeros((v / 1e3).toFixed(2))}k`;
   return trimZeros(v.toFixed(v < 10 ? 1 : 0));
 }
+/** @param {number} v */
 function fmtAxisMs(v) {
   if (v < 1) return `${trimZeros((v * 1000).toFixed(1))} µs`;
   if (v < 1000) return `${trimZeros(v.toFixed(2))} ms`;
   return `${trimZeros((v / 1000).toFixed(2))} s`;
 }
 
+/** @param {Charted[]} charted */
 function renderCharts(charted) {
   if (!state.total) return;
-  const total = { key: 'total', name: 'All tenants', color: TOTAL_COLOR };
+  /** @type {ChartSeries} */
+  const total = { key: 'total', name: 'All tenants', color: TOTAL_COLOR, data: state.total };
   const series = [total].concat(
     charted.map((c) => ({ key: c.name, name: c.name, color: colorOf(c.name), data: c.series })),
   );
-  total.data = state.total;
   // Tenants first, so that the total is drawn on top of them.
   const drawOrder = series.slice(1).concat([total]);
+  /** @type {ChartLine[]} */
   const thr = [];
   drawOrder.forEach((s) => {
     thr.push({
@@ -476,7 +560,8 @@ function renderCharts(charted) {
       dash: [2, 3],
       hidden: state.hidden.has('errors'),
     });
-  drawChart($('chart-rps'), thr, { format: fmtAxisRate, minMax: 1 });
+  drawChart(canvasOf('chart-rps'), thr, { format: fmtAxisRate, minMax: 1 });
+  /** @type {ChartLine[]} */
   const lat = [];
   drawOrder.forEach((s) => {
     const hidden = state.hidden.has(s.key);
@@ -496,17 +581,23 @@ function renderCharts(charted) {
       hidden: hidden,
     });
   });
-  drawChart($('chart-latency'), lat, { format: fmtAxisMs, log: true });
+  drawChart(canvasOf('chart-latency'), lat, { format: fmtAxisMs, log: true });
   renderLegend($('legend-rps'), series, anyErrors, 'rate');
   renderLegend($('legend-latency'), series, false, 'latency');
 }
 
+/**
+ * @param {HTMLElement} container
+ * @param {ChartSeries[]} series
+ * @param {boolean} errors
+ * @param {'rate' | 'latency'} kind
+ */
 function renderLegend(container, series, errors, kind) {
   container.textContent = '';
   const items = series.map((s) => ({ key: s.key, name: s.name, color: s.color }));
   if (errors) items.push({ key: 'errors', name: 'errors', color: '#f85149' });
   items.forEach((item) => {
-    const b = el('button', state.hidden.has(item.key) ? 'off' : '');
+    const b = /** @type {HTMLButtonElement} */ (el('button', state.hidden.has(item.key) ? 'off' : ''));
     b.type = 'button';
     b.dataset.series = item.key;
     const sw = el('span', 'sw');
@@ -558,14 +649,20 @@ function buildTenantHead() {
   });
 }
 
+/**
+ * @param {AdminStatus} st
+ * @param {Charted[]} charted
+ */
 function renderTenants(st, charted) {
   const body = $('tenants-body');
   const list = st.tenants.slice();
   const key = state.sort.key,
     dir = state.sort.dir;
+  /** @param {TenantStatus} t */
+  const sortValue = (t) => Object.entries(t).find(([k]) => k === key)?.[1] ?? null;
   list.sort((a, b) => {
-    let va = a[key],
-      vb = b[key];
+    let va = sortValue(a),
+      vb = sortValue(b);
     if (va === null) va = -1;
     if (vb === null) vb = -1;
     if (va < vb) return -dir;
@@ -648,12 +745,17 @@ function renderTenants(st, charted) {
   });
 }
 
+/**
+ * @param {HTMLCanvasElement} canvas
+ * @param {readonly (number | null)[]} values
+ * @param {string} color
+ */
 function drawSpark(canvas, values, color) {
   const c = setupCanvas(canvas);
   const n = Math.min(values.length, Math.max(2, Math.round(60000 / state.intervalMs)));
   if (n < 2) return;
   let max = 0;
-  for (let i = values.length - n; i < values.length; i++) if (values[i] > max) max = values[i];
+  for (let i = values.length - n; i < values.length; i++) max = Math.max(max, values[i] ?? 0);
   const ctx = c.ctx;
   ctx.beginPath();
   for (let j = 0; j < n; j++) {
@@ -675,6 +777,7 @@ function drawSpark(canvas, values, color) {
   ctx.globalAlpha = 1;
 }
 
+/** @param {AdminStatus} st */
 function renderModels(st) {
   const m = st.models;
   $('m-loaded').textContent = fmtInt(m.loaded);
@@ -686,10 +789,8 @@ function renderModels(st) {
   body.textContent = '';
   if (m.items.length === 0) {
     const tr = el('tr');
-    const td = el(
-      'td',
-      'empty',
-      m.loaded > 0 ? `${m.loaded} loaded \u2014 no calls that name a model yet` : 'No models loaded',
+    const td = /** @type {HTMLTableCellElement} */ (
+      el('td', 'empty', m.loaded > 0 ? `${m.loaded} loaded \u2014 no calls that name a model yet` : 'No models loaded')
     );
     td.colSpan = 4;
     tr.appendChild(td);
@@ -711,6 +812,7 @@ function renderModels(st) {
   });
 }
 
+/** @param {number} seconds */
 function setWindow(seconds) {
   state.windowSeconds = seconds;
   Array.prototype.forEach.call(document.querySelectorAll('#range button'), (b) => {
