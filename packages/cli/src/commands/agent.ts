@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import {
   type AgentLimits,
   agentChannels,
@@ -147,8 +146,7 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
     }
     if (logger.isLevelEnabled('debug')) {
       const tenantLoggers = new Map<string, Logger>();
-      channel('ferry:agent:call:end').subscribe((message) => {
-        const m = message as { tenant: string; method: string; code: number; durationMs: number };
+      agentChannels.callEnd.subscribe((m) => {
         let child = tenantLoggers.get(m.tenant);
         if (!child) {
           const pod = watcher?.tenantOrigin(m.tenant)?.pod;
