@@ -165,7 +165,10 @@ export class ModelRepository {
       labels,
       readBytes: async () => {
         const info = await stat(builtin.modelPath);
-        if (!info.isFile()) throw new FerryError(Code.NOT_FOUND, `Built-in model "${name}" is missing`);
+        if (!info.isFile())
+          throw new FerryError(Code.NOT_FOUND, `Built-in model "${name}" is missing`, {
+            reason: 'BUILTIN_MODEL_MISSING',
+          });
         const bytes = new Uint8Array(await readFile(builtin.modelPath));
         return { bytes, sha256: sha256Hex(bytes) };
       },

@@ -107,7 +107,10 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       return;
     }
     if (inflight.has(streamId)) {
-      abandon(streamId, new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`));
+      abandon(
+        streamId,
+        new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`, { reason: 'STREAM_IN_USE' }),
+      );
       return;
     }
     const refusal = tenant.admitCall();
@@ -218,7 +221,10 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     for (const frame of frames) {
       if (abandoned) return;
       if (frame.type !== MessageType.REQUEST || frame.streamId % 2 === 0) {
-        abandon(undefined, new FerryError(Code.INVALID_ARGUMENT, 'Protocol violation'));
+        abandon(
+          undefined,
+          new FerryError(Code.INVALID_ARGUMENT, 'Protocol violation', { reason: 'PROTOCOL_VIOLATION' }),
+        );
         return;
       }
       void dispatch(frame.streamId, frame.payload);

@@ -98,7 +98,7 @@ export class VisionOps {
     const { signal, report } = options;
     const runFor = async (role: Role, input: NumericTensor): Promise<Tensor> => {
       const loaded = models[role];
-      if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`);
+      if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`, { reason: 'OP_MODEL_MISSING' });
       report.batchSize = Math.max(report.batchSize ?? 0, input.shape[0] ?? 1);
       const { inputName, outputName } = names(loaded);
       const outputs = await this.run(
@@ -107,7 +107,10 @@ export class VisionOps {
         { signal, outputNames: [outputName], report },
       );
       const output = outputs[outputName];
-      if (!output) throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`);
+      if (!output)
+        throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`, {
+          reason: 'MODEL_OUTPUT_MISSING',
+        });
       return output;
     };
     return this.#workers.run(request, runFor, { signal });

@@ -69,7 +69,10 @@ async function perform(id: number, request: OpRequest, limits: ImageLimits): Pro
       });
     case 'ocr': {
       const keys = request.rec.labels;
-      if (!keys) throw new FerryError(Code.FAILED_PRECONDITION, 'The recognizer has no dictionary');
+      if (!keys)
+        throw new FerryError(Code.FAILED_PRECONDITION, 'The recognizer has no dictionary', {
+          reason: 'LABELS_MISSING',
+        });
       const pipeline = createOcrPipeline({
         det: runner(id, 'det'),
         cls: runner(id, 'cls'),

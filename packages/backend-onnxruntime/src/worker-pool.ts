@@ -216,7 +216,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const replyError = (message: FromWorker): FerryError => {
     if (message.type !== 'failed') {
-      return new FerryError(Code.INTERNAL, `Unexpected reply "${message.type}" from an ONNX Runtime worker`);
+      return new FerryError(Code.INTERNAL, `Unexpected reply "${message.type}" from an ONNX Runtime worker`, {
+        reason: 'UNEXPECTED_WORKER_REPLY',
+      });
     }
     return new FerryError(message.error.code as Code, message.error.message, { reason: message.error.reason });
   };
@@ -320,7 +322,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const slot = slots[index];
       if (!slot) throw new RangeError(`No worker ${index} (the backend has ${slots.length})`);
       const worker = slot.worker;
-      if (!worker) throw new FerryError(Code.FAILED_PRECONDITION, `Worker ${index} is not running`);
+      if (!worker)
+        throw new FerryError(Code.FAILED_PRECONDITION, `Worker ${index} is not running`, {
+          reason: 'WORKER_NOT_RUNNING',
+        });
       const gone = slot.gone;
       worker.ref(); // keep the process alive until the worker is gone
       worker.postMessage({ type: 'crash', mode } satisfies ToWorker);

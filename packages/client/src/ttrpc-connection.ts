@@ -166,7 +166,10 @@ export class TtrpcConnection {
       response = decodeResponse(payload);
     } catch (error) {
       pending.reject(
-        new FerryError(Code.INTERNAL, `Malformed response from ${this.#options.address}`, { cause: error }),
+        new FerryError(Code.INTERNAL, `Malformed response from ${this.#options.address}`, {
+          reason: 'MALFORMED_RESPONSE',
+          cause: error,
+        }),
       );
       return;
     }
