@@ -1,16 +1,22 @@
 // The vision worker: image decoding, preprocessing and postprocessing off the agent's event loop. Model
 // runs go back to the main thread (which owns the scheduler and the backend) as 'run' messages.
 import { parentPort } from 'node:worker_threads';
-import { Code, FerryError, type NumericTensor, type Tensor, tensorValues } from '@ferry/core';
+import {
+  Code,
+  FerryError,
+  fromWireError,
+  type NumericTensor,
+  type Tensor,
+  tensorValues,
+  toWireError,
+} from '@ferry/core';
 import { createOcrPipeline, decodeImage, detectText, preprocess, type TensorRunner, topK } from '@ferry/vision';
 import {
   type FromVisionWorker,
-  fromWireError,
   type ImageLimits,
   type OpRequest,
   type Role,
   type ToVisionWorker,
-  toWireError,
   transferable,
   UNKNOWN_OP,
 } from './vision-messages.js';

@@ -1,5 +1,13 @@
 import type { Worker } from 'node:worker_threads';
-import { backendChannels, Code, FerryError, startWorker, type TensorInfo, type TensorMap } from '@ferry/core';
+import {
+  backendChannels,
+  Code,
+  FerryError,
+  fromWireError,
+  startWorker,
+  type TensorInfo,
+  type TensorMap,
+} from '@ferry/core';
 import { type FromWorker, fromWire, type SessionSettings, type ToWorker, toWire } from './wire.js';
 
 export interface WorkerPoolOptions extends SessionSettings {
@@ -220,7 +228,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         reason: 'UNEXPECTED_WORKER_REPLY',
       });
     }
-    return new FerryError(message.error.code as Code, message.error.message, { reason: message.error.reason });
+    return fromWireError(message.error);
   };
 
   const closedError = () =>

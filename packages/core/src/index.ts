@@ -31,3 +31,5 @@ export {
   tensor,
   tensorValues,
 } from './tensor.js';
+export type { WireError } from './wire-error.js';
+export { fromWireError, toWireError } from './wire-error.js';
