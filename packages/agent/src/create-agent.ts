@@ -200,7 +200,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           `Tenant "${tenant.name}" already has ${tenant.connections} connections (limit ${limits.maxConnectionsPerTenant})`,
           { reason: 'TOO_MANY_CONNECTIONS' },
         ),
-        limits.maxFrameBytes,
+        limits,
       );
       return;
     }

@@ -12,6 +12,7 @@ import {
 } from '@ferry/protocol';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
 import { agentChannels, type OpReport } from './diagnostics.js';
+import type { AgentLimits } from './limits.js';
 import type { Tenant } from './tenant.js';
 
 const { callStart, callEnd, connectionClose, connectionStalled } = agentChannels;
@@ -66,7 +67,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (streamId !== undefined) sendError(streamId, error);
     socket.end();
     // A peer that does not finish the close in time is cut off.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), limits.abandonLingerMs).unref();
   };
 
   const finish = (streamId: number) => {
@@ -257,7 +258,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     },
     end() {
       socket.end();
-      setTimeout(() => socket.destroy(), 2000).unref();
+      setTimeout(() => socket.destroy(), limits.closeLingerMs).unref();
     },
     destroy() {
       socket.destroy();
@@ -280,9 +281,13 @@ function toGuestError(error: unknown): FerryError {
  * Answers the first request of a connection the agent will not serve (a limit) with `error`, then
  * closes it: the guest learns why instead of seeing the connection drop.
  */
-export function refuseConnection(socket: Duplex, error: FerryError, maxFrameBytes: number): void {
-  const decoder = createFrameDecoder({ maxFrameBytes });
-  const cutOff = setTimeout(() => socket.destroy(), 5000).unref();
+export function refuseConnection(
+  socket: Duplex,
+  error: FerryError,
+  limits: Pick<AgentLimits, 'maxFrameBytes' | 'refuseLingerMs'>,
+): void {
+  const decoder = createFrameDecoder({ maxFrameBytes: limits.maxFrameBytes });
+  const cutOff = setTimeout(() => socket.destroy(), limits.refuseLingerMs).unref();
   socket.on('error', () => socket.destroy());
   socket.on('close', () => clearTimeout(cutOff));
   socket.on('data', (chunk: Buffer) => {
@@ -296,6 +301,10 @@ export function refuseConnection(socket: Duplex, error: FerryError, maxFrameByte
     const first = frames[0];
     if (!first) return;
     socket.removeAllListeners('data');
-    socket.end(encodeResponseFrame(first.streamId, { status: statusFromError(error) }, undefined, { maxFrameBytes }));
+    socket.end(
+      encodeResponseFrame(first.streamId, { status: statusFromError(error) }, undefined, {
+        maxFrameBytes: limits.maxFrameBytes,
+      }),
+    );
   });
 }
