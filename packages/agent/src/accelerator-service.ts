@@ -15,7 +15,7 @@ import {
 import type { OpReport } from './diagnostics.js';
 import type { AgentLimits } from './limits.js';
 import type { ModelCache } from './model-cache.js';
-import { type ModelDirectory, sha256Hex } from './model-directory.js';
+import { type ModelFiles, sha256Hex } from './model-files.js';
 import type { ModelRepository, RepositoryModelInfo } from './model-repository.js';
 import type { Tenant, TenantModel } from './tenant.js';
 import type { VisionOps } from './vision-ops.js';
@@ -38,7 +38,7 @@ export interface AgentServices {
   readonly defaultBackend: Backend;
   readonly limits: AgentLimits;
   readonly cache: ModelCache;
-  readonly modelDirectory: ModelDirectory | undefined;
+  readonly modelDirectory: ModelFiles | undefined;
   readonly repository: ModelRepository;
   readonly ops: VisionOps;
 }

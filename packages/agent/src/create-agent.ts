@@ -8,7 +8,7 @@ import type { BackendStats, TenantStats } from './agent-stats.js';
 import { agentChannels } from './diagnostics.js';
 import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
-import { ModelDirectory } from './model-directory.js';
+import { ModelFiles } from './model-files.js';
 import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
 import { ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
@@ -132,7 +132,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     budgetBytes: limits.modelCacheBytes,
     ...(options.warmUp === false ? {} : { onLoaded: warmUpLoaded }),
   });
-  const modelDirectory = options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined;
+  const modelDirectory = options.modelDir ? new ModelFiles(options.modelDir, limits.maxModelFileBytes) : undefined;
   const repository = new ModelRepository({
     directory: modelDirectory,
     builtinsDir: options.builtinModels === false ? undefined : ppocrAssetsDir(),

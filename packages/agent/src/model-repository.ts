@@ -13,7 +13,7 @@ import {
   parseModelConfig,
 } from '@ferry/vision';
 import type { CachedModel, ModelCache } from './model-cache.js';
-import { type ModelDirectory, sha256Hex } from './model-directory.js';
+import { type ModelFiles, sha256Hex } from './model-files.js';
 
 export interface RepositoryModelInfo {
   readonly name: string;
@@ -58,14 +58,14 @@ export function ppocrAssetsDir(): string | undefined {
  * built-in PP-OCR set. A loaded repository model holds its place in the shared, content-addressed cache.
  */
 export class ModelRepository {
-  readonly #directory: ModelDirectory | undefined;
+  readonly #directory: ModelFiles | undefined;
   readonly #builtins: readonly BuiltinModel[];
   readonly #cache: ModelCache;
   readonly #backends: BackendRegistry;
   readonly #loaded = new Map<string, Promise<LoadedModel>>();
 
   constructor(options: {
-    readonly directory: ModelDirectory | undefined;
+    readonly directory: ModelFiles | undefined;
     readonly builtinsDir: string | undefined;
     readonly cache: ModelCache;
     /** Repository models load into the registry's default backend. */

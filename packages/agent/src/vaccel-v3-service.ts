@@ -16,7 +16,7 @@ import {
   NO_MODEL,
   RUNS_MODEL,
 } from './accelerator-service.js';
-import { sha256Hex } from './model-directory.js';
+import { sha256Hex } from './model-files.js';
 import { classifyForVaccel, nulPadded, VACCEL_TAGS_BYTES, type VaccelOptions } from './vaccel-classify.js';
 import { vaccelHandler, vaccelId } from './vaccel-handler.js';
 import { runVaccelTensors, TF_DTYPES, TFLITE_DTYPES, TORCH_DTYPES } from './vaccel-tensors.js';
