@@ -17,6 +17,7 @@ import type { AgentLimits } from './limits.js';
 import type { ModelCache } from './model-cache.js';
 import { type ModelFiles, sha256Hex } from './model-files.js';
 import type { ModelRepository, RepositoryModelInfo } from './model-repository.js';
+import type { ModelRunner } from './model-runner.js';
 import type { Tenant, TenantModel } from './tenant.js';
 import type { VisionOps } from './vision-ops.js';
 
@@ -40,6 +41,8 @@ export interface AgentServices {
   readonly cache: ModelCache;
   readonly modelDirectory: ModelFiles | undefined;
   readonly repository: ModelRepository;
+  /** Every model run goes through it. */
+  readonly runner: ModelRunner;
   readonly ops: VisionOps;
 }
 
@@ -183,7 +186,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     const inputs = tensorMapFromWire(input.inputs, services.limits.maxTensorsPerCall);
     report.model = model.name;
     report.batchSize = Number(Object.values(inputs)[0]?.shape[0] ?? 1);
-    const outputs = await services.ops.run(model.cached, inputs, {
+    const outputs = await services.runner.run(model.cached, inputs, {
       signal,
       report,
       ...(input.outputNames.length > 0 ? { outputNames: input.outputNames } : {}),

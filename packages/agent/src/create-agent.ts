@@ -10,6 +10,7 @@ import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
 import { ModelFiles } from './model-files.js';
 import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
+import { ModelRunner } from './model-runner.js';
 import { ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
@@ -155,6 +156,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     watchdogMs: limits.visionWatchdogMs,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
   });
+  const runner = new ModelRunner({ cache, scheduler });
   const services: AgentServices = {
     version: AGENT_VERSION,
     backends: registry,
@@ -163,7 +165,8 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     cache,
     modelDirectory,
     repository,
-    ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers }),
+    runner,
+    ops: new VisionOps({ repository, runner, workers: visionWorkers }),
   };
   const vaccel = { classifier: options.vaccelClassifier, modelDir: options.modelDir };
   const handlers = new Map<string, MethodHandler>(

@@ -1,56 +1,31 @@
-import type { NumericTensor, RunOptions, Tensor, TensorMap } from '@ferry/core';
+import type { NumericTensor, Tensor } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Classification, ModelTask, type OcrResult, type TextBox } from '@ferry/vision';
 import type { OpReport } from './diagnostics.js';
-import type { ModelCache } from './model-cache.js';
 import type { LoadedModel, ModelRepository } from './model-repository.js';
-import type { ModelScheduler } from './model-scheduler.js';
+import type { ModelRunner } from './model-runner.js';
 import type { OpModel, OpRequest, Role } from './vision-messages.js';
 import type { VisionWorkers } from './vision-workers.js';
 
 export const BUILTIN_OCR = { det: 'ppocr-det', cls: 'ppocr-cls', rec: 'ppocr-rec' } as const;
 
 /**
- * The vision ops: images decoded and pre/post-processed here, models run through the scheduler on
- * the backend's workers.
+ * The vision ops: images decoded and pre/post-processed on the vision workers, their models run through
+ * the {@link ModelRunner}.
  */
 export class VisionOps {
   readonly #repository: ModelRepository;
-  readonly #cache: ModelCache;
-  readonly #scheduler: ModelScheduler;
+  readonly #runner: ModelRunner;
   readonly #workers: VisionWorkers;
 
   constructor(options: {
     readonly repository: ModelRepository;
-    readonly cache: ModelCache;
-    readonly scheduler: ModelScheduler;
+    readonly runner: ModelRunner;
     readonly workers: VisionWorkers;
   }) {
     this.#repository = options.repository;
-    this.#cache = options.cache;
-    this.#scheduler = options.scheduler;
+    this.#runner = options.runner;
     this.#workers = options.workers;
-  }
-
-  /** Runs a loaded model under the per-model scheduler, holding it so eviction waits. */
-  async run(
-    cached: LoadedModel['cached'],
-    inputs: TensorMap,
-    options: RunOptions & { readonly report?: OpReport },
-  ): Promise<TensorMap> {
-    this.#cache.retain(cached);
-    try {
-      const { value, timing } = await this.#scheduler.run(cached.key, () => cached.model.run(inputs, options), {
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      if (options.report) {
-        options.report.queueMs = (options.report.queueMs ?? 0) + timing.queueMs;
-        options.report.computeMs = (options.report.computeMs ?? 0) + timing.computeMs;
-      }
-      return value;
-    } finally {
-      await this.#cache.release(cached);
-    }
   }
 
   async classify(
@@ -101,7 +76,7 @@ export class VisionOps {
       if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`, { reason: 'OP_MODEL_MISSING' });
       report.batchSize = Math.max(report.batchSize ?? 0, input.shape[0] ?? 1);
       const { inputName, outputName } = names(loaded);
-      const outputs = await this.run(
+      const outputs = await this.#runner.run(
         loaded.cached,
         { [inputName]: input },
         { signal, outputNames: [outputName], report },
