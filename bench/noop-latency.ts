@@ -2,6 +2,7 @@
  * Noop round trip over a unix socket through the whole Ferry path (client → ttrpc → agent → back),
  * next to a raw Node unix-socket echo of the same payload measured in the same run.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createClient } from '@ferry/client';
+import { registryOf } from '@ferry/core/testing';
 import * as grpc from '@grpc/grpc-js';
 import { fmt, percentiles, timeSequential } from './stats.js';
 
@@ -103,7 +105,10 @@ export async function noopLatency(options: NoopLatencyOptions = {}): Promise<Noo
   const dir = await mkdtemp(join(tmpdir(), 'fy-bench-'));
   const raw = await rawEcho(join(dir, 'raw.sock'));
   const grpcPeer = await grpcEcho(join(dir, 'grpc.sock'));
-  const agent = await createAgent({ backends: [createNoopBackend()], listen: [`unix://${join(dir, 'agent.sock')}`] });
+  const agent = await createAgent({
+    backends: registryOf(createNoopBackend()),
+    listen: [`unix://${join(dir, 'agent.sock')}`],
+  });
   const client = createClient({ address: `unix://${join(dir, 'agent.sock')}` });
   const rows: NoopLatencyRow[] = [];
   try {

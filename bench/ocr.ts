@@ -4,6 +4,7 @@
  * - Noop p99 of one tenant while another tenant runs OCR continuously, vs Noop p99 on an idle agent;
  * - 64 tenants registering the same model bytes: loads and backend sessions.
  */
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { onnxRuntimeWorkerStats } from '@ferry/backend-onnxruntime/testing';
 import { createClient } from '@ferry/client';
 import { tensor } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 // The baseline: ONNX Runtime called directly, the floor any remoting adds to.
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { renderText } from '../test/support/images.js';
@@ -118,7 +120,7 @@ export async function ocrBench(options: OcrBenchOptions): Promise<string> {
   // 64 tenants, same bytes: one load, one ONNX Runtime session.
   const backend = createOnnxRuntimeBackend();
   const inProcess = await createAgent({
-    backends: [backend],
+    backends: registryOf(backend),
     listen: Array.from({ length: 64 }, (_, i) => ({ address: `unix://${join(dir, `t${i}.sock`)}`, tenant: `t${i}` })),
   });
   const bytes = new Uint8Array(await readFile(join(assets, 'ch_ppocr_mobile_v2.0_cls_infer.onnx')));

@@ -13,6 +13,7 @@ import { createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { type Client, createClient } from '@ferry/client';
 import { tensor } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import * as grpc from '@grpc/grpc-js';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { spawnAgent } from './agent-process.js';
@@ -180,7 +181,7 @@ const noopRows: RowRunner = async ({ quick, dir }) => {
   const raw = await echoClient(join(dir, 'b1-echo.sock'));
   // In one process: an agent and an echo server here, both ends in this process.
   const local = await createAgent({
-    backends: [createNoopBackend()],
+    backends: registryOf(createNoopBackend()),
     listen: [`unix://${join(dir, 'b1i.sock')}`],
     builtinModels: false,
   });

@@ -4,9 +4,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createAdminServer, createAgent } from '@ferry/agent';
+import { createAgent } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
+import { registryOf } from '@ferry/core/testing';
 import { chromium, type Page } from 'playwright-core';
 import { client, tempDir } from '../support/fixtures.js';
 import { mixedInputs, mixedModel } from '../support/models.js';
@@ -60,7 +62,7 @@ describe('agent dashboard in a real browser', () => {
     );
     const dir = await tempDir(t);
     const agent = await createAgent({
-      backends: [createNoopBackend(), createOnnxRuntimeBackend()],
+      backends: registryOf(createNoopBackend(), createOnnxRuntimeBackend()),
       listen: TENANTS.map((tenant) => ({ address: `unix://${join(dir, `${tenant}.sock`)}`, tenant })),
     });
     t.after(() => agent.destroy());
@@ -155,6 +157,34 @@ describe('agent dashboard in a real browser', () => {
     await page.click('#tenants-head th[data-key="requestRate"]');
     assert.equal((await tenantRows(page))[0], 'sbx-alpha');
     await page.click('#tenants-head th[data-key="name"]');
+
+    // At a 1400 px window the tenants table fits its panel, or scrolls sideways to its last column.
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    await page.waitForFunction(() => (globalThis as unknown as { innerWidth: number }).innerWidth === 1400);
+    const fit = await page.locator('#tenants-scroll').evaluate((scroller) => {
+      const last = scroller.querySelector('th:last-child');
+      if (!last) return { found: false, fits: false, reachable: false, detail: '' };
+      const box = scroller.getBoundingClientRect();
+      const fits = last.getBoundingClientRect().right <= box.right + 1;
+      scroller.scrollLeft = scroller.scrollWidth;
+      const after = last.getBoundingClientRect();
+      const reachable = after.left >= box.left - 0.5 && after.right <= box.right + 1;
+      const overflowX = scroller.ownerDocument.defaultView?.getComputedStyle(scroller).overflowX;
+      const detail = `panel ${box.left}..${box.right}, last column ${after.left}..${after.right}, overflow-x ${overflowX}, width ${scroller.clientWidth} of ${scroller.scrollWidth}`;
+      scroller.scrollLeft = 0;
+      return { found: true, fits, reachable: reachable && (overflowX === 'auto' || overflowX === 'scroll'), detail };
+    });
+    assert.ok(fit.found, 'the tenants table has a header row');
+    assert.ok(
+      fit.fits || fit.reachable,
+      `the last column is visible, or reachable by scrolling the table: ${fit.detail}`,
+    );
+    const pageWidth = await page.evaluate(
+      () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+          .scrollWidth,
+    );
+    assert.ok(pageWidth <= 1400, `the page itself does not scroll sideways (${pageWidth} px)`);
 
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });

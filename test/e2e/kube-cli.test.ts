@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createAdminServer, createAgent } from '@ferry/agent';
+import { createAgent } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { COMMANDS } from '@ferry/cli';
+import { registryOf } from '@ferry/core/testing';
 import { DEVICE_PLUGIN_DEFAULTS, POD_MUTATION_DEFAULTS, WEBHOOK_DEFAULTS } from '@ferry/kube';
 import { startKubelet } from '@ferry/kube/testing';
 
@@ -128,7 +130,7 @@ describe('ferry device-plugin', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-dp-cli-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const agent = await createAgent({
-      backends: [createNoopBackend()],
+      backends: registryOf(createNoopBackend()),
       builtinModels: false,
       listen: [`unix://${join(dir, 'tenant.sock')}`],
     });

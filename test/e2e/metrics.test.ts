@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { channel } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { type AdminStatus, type Agent, createAdminServer, createAgent } from '@ferry/agent';
+import { type Agent, agentChannels, type ConnectionCloseMessage, createAgent } from '@ferry/agent';
+import { type AdminStatus, createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { Code, tensor } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import { client, rejection, tempDir } from '../support/fixtures.js';
 import { mixedExpected, mixedInputs, mixedModel } from '../support/models.js';
 
@@ -79,7 +80,7 @@ async function scrape(address: string): Promise<PromText> {
 async function startAgent(t: TestContext): Promise<Agent> {
   const dir = await tempDir(t);
   const agent = await createAgent({
-    backends: [createNoopBackend(), createOnnxRuntimeBackend()],
+    backends: registryOf(createNoopBackend(), createOnnxRuntimeBackend()),
     listen: [
       { address: `unix://${join(dir, 'alpha.sock')}`, tenant: 'sbx-alpha' },
       { address: `unix://${join(dir, 'beta.sock')}`, tenant: 'sbx-beta' },
@@ -250,12 +251,12 @@ describe('agent admin server: /metrics, /healthz, /readyz, /api/status', () => {
     t.after(() => admin.destroy());
     const beta = agent.listeners.find((l) => l.tenant === 'sbx-beta')?.address as string;
     const closed = new Promise<void>((resolve) => {
-      const onClose = (message: unknown) => {
-        if ((message as { tenant: string }).tenant !== 'sbx-beta') return;
-        channel('ferry:agent:connection:close').unsubscribe(onClose);
+      const onClose = (message: ConnectionCloseMessage) => {
+        if (message.tenant !== 'sbx-beta') return;
+        agentChannels.connectionClose.unsubscribe(onClose);
         resolve();
       };
-      channel('ferry:agent:connection:close').subscribe(onClose);
+      agentChannels.connectionClose.subscribe(onClose);
     });
     const c = client(t, { address: beta });
     await c.noop(new Uint8Array(4));

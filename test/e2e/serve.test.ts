@@ -14,9 +14,10 @@ import {
   tensor,
   tensorValues,
 } from '@ferry/core';
-import { buildModel } from '@ferry/onnx';
+import { registryOf } from '@ferry/core/testing';
 import { createServe, type Serve, type ServeLimits } from '@ferry/serve';
 import sharp from 'sharp';
+import { writeColourClassifier } from '../support/colour-classifier.js';
 import { tempDir } from '../support/fixtures.js';
 import { mixedExpected, mixedInputs, mixedModel } from '../support/models.js';
 
@@ -39,21 +40,12 @@ interface Setup {
   agent: Agent;
 }
 
-/** A classifier whose scores are the image's mean red, green and blue (0..1): labels red, green, blue. */
-function colorsModel(): Uint8Array {
-  return buildModel({
-    name: 'colors',
-    inputs: [{ name: 'image', dtype: 'float32', shape: [1, 3, 8, 8] }],
-    outputs: [{ name: 'scores', dtype: 'float32', shape: [1, 3] }],
-    nodes: [
-      { op: 'GlobalAveragePool', inputs: ['image'], outputs: ['pooled'] },
-      { op: 'Flatten', inputs: ['pooled'], outputs: ['scores'] },
-    ],
-  });
-}
-
 async function startAgentAt(t: TestContext, socket: string, modelDir: string): Promise<Agent> {
-  const agent = await createAgent({ backends: [createOnnxRuntimeBackend()], listen: [`unix://${socket}`], modelDir });
+  const agent = await createAgent({
+    backends: registryOf(createOnnxRuntimeBackend()),
+    listen: [`unix://${socket}`],
+    modelDir,
+  });
   t.after(() => agent.destroy());
   return agent;
 }
@@ -63,17 +55,8 @@ async function setup(t: TestContext, limits: Partial<ServeLimits> = {}): Promise
   const modelDir = join(dir, 'models');
   await mkdir(join(modelDir, 'mixed'), { recursive: true });
   await writeFile(join(modelDir, 'mixed', 'model.onnx'), mixedModel());
-  await mkdir(join(modelDir, 'colors'), { recursive: true });
-  await writeFile(join(modelDir, 'colors', 'model.onnx'), colorsModel());
-  await writeFile(
-    join(modelDir, 'colors', 'ferry.json'),
-    JSON.stringify({
-      task: 'classify',
-      labels: ['red', 'green', 'blue'],
-      preprocess: { width: 8, height: 8, resize: 'stretch', layout: 'NCHW', channels: 'RGB' },
-      postprocess: { softmax: false, topK: 3 },
-    }),
-  );
+  // Raw mean scores (no softmax), so the test can check them against the image's channels.
+  await writeColourClassifier(modelDir, 'colors', { postprocess: { softmax: false } });
   const socket = join(dir, 'a.sock');
   const agent = await startAgentAt(t, socket, modelDir);
   const client = createClient({ address: `unix://${socket}` });

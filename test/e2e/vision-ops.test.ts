@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Code } from '@ferry/core';
-import { colourModel, writeColourClassifier } from '../support/colour-classifier.js';
+import { colourClassifierModel } from '@ferry/onnx';
+import { writeColourClassifier } from '../support/colour-classifier.js';
 import { client, rejection, startAgent, tempDir } from '../support/fixtures.js';
 import { renderText, solidImage } from '../support/images.js';
 
 async function modelDir(t: import('node:test').TestContext): Promise<string> {
   const dir = join(await tempDir(t), 'models');
   await writeColourClassifier(dir, 'colour');
-  await writeColourClassifier(dir, 'short-labels', 'red\ngreen\n');
+  await writeColourClassifier(dir, 'short-labels', { labels: ['red', 'green'] });
   return dir;
 }
 
@@ -134,7 +135,7 @@ describe('vision ops through the agent', () => {
     const results = await Promise.all(
       agent.listeners.map(async (l) => {
         const c = client(t, { address: l.address });
-        const model = await c.registerModel(await c.createSession(), { bytes: colourModel() });
+        const model = await c.registerModel(await c.createSession(), { bytes: colourClassifierModel() });
         return model.reused;
       }),
     );

@@ -1,45 +1,26 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildModel } from '@ferry/onnx';
+import { COLOUR_CLASSIFIER_CONFIG, COLOUR_CLASSIFIER_LABELS, colourClassifierModel } from '@ferry/onnx';
+
+/** `@ferry/onnx`'s colour classifier (mean red, green, blue of a 32 × 32 image), the one the demo serves. */
+export { colourClassifierModel as colourModel } from '@ferry/onnx';
 
 /**
- * A classifier with known semantics: the mean of each colour channel, i.e. "which colour dominates".
- * input [1, 3, 32, 32] float32 (NCHW, RGB, scaled to 0..1) → scores [1, 3].
+ * Writes the colour classifier as the model-repository entry `<dir>/<name>` (model.onnx, ferry.json,
+ * labels.txt). `labels` replaces its labels (a short list makes a broken model); `postprocess` is merged
+ * into its ferry.json's.
  */
-export function colourModel(): Uint8Array {
-  return buildModel({
-    name: 'dominant-colour',
-    opset: 17,
-    inputs: [{ name: 'image', dtype: 'float32', shape: [1, 3, 32, 32] }],
-    outputs: [{ name: 'scores', dtype: 'float32', shape: [1, 3] }],
-    nodes: [
-      { op: 'ReduceMean', inputs: ['image'], outputs: ['mean'], attributes: { axes: [2, 3], keepdims: 0 } },
-      { op: 'Identity', inputs: ['mean'], outputs: ['scores'] },
-    ],
-  });
-}
-
-/** The `ferry.json` of {@link colourModel}, labels from `labels.txt` (red, green, blue). */
-export const colourConfig = {
-  task: 'classify',
-  labels: 'labels.txt',
-  preprocess: {
-    resize: 'stretch',
-    width: 32,
-    height: 32,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    scale: 1 / 255,
-    layout: 'NCHW',
-    channels: 'RGB',
-  },
-  postprocess: { softmax: true, topK: 3 },
-};
-
-/** Writes the colour classifier as the model-repository entry `<dir>/<name>` (model, ferry.json, labels). */
-export async function writeColourClassifier(dir: string, name: string, labels = 'red\ngreen\nblue\n'): Promise<void> {
+export async function writeColourClassifier(
+  dir: string,
+  name: string,
+  options: { readonly labels?: readonly string[]; readonly postprocess?: Record<string, unknown> } = {},
+): Promise<void> {
   await mkdir(join(dir, name), { recursive: true });
-  await writeFile(join(dir, name, 'model.onnx'), colourModel());
-  await writeFile(join(dir, name, 'ferry.json'), JSON.stringify(colourConfig));
-  await writeFile(join(dir, name, 'labels.txt'), labels);
+  const config = {
+    ...COLOUR_CLASSIFIER_CONFIG,
+    postprocess: { ...COLOUR_CLASSIFIER_CONFIG.postprocess, ...options.postprocess },
+  };
+  await writeFile(join(dir, name, 'model.onnx'), colourClassifierModel());
+  await writeFile(join(dir, name, 'ferry.json'), JSON.stringify(config));
+  await writeFile(join(dir, name, 'labels.txt'), `${(options.labels ?? COLOUR_CLASSIFIER_LABELS).join('\n')}\n`);
 }

@@ -6,6 +6,7 @@ import { type Agent, type AgentOptions, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { type Client, type ClientOptions, createClient } from '@ferry/client';
+import { registryOf } from '@ferry/core/testing';
 
 /** A fresh temp dir (short path: unix socket paths are limited), removed after the test. */
 export async function tempDir(t: TestContext, prefix = 'fy-'): Promise<string> {
@@ -17,7 +18,7 @@ export async function tempDir(t: TestContext, prefix = 'fy-'): Promise<string> {
 /** An agent with the ONNX Runtime (default) and noop backends, destroyed after the test. */
 export async function startAgent(t: TestContext, options: Partial<AgentOptions> = {}): Promise<Agent> {
   const agent = await createAgent({
-    backends: [createOnnxRuntimeBackend(), createNoopBackend()],
+    backends: registryOf(createOnnxRuntimeBackend(), createNoopBackend()),
     ...options,
   });
   t.after(() => agent.destroy());

@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
-import type { Backend } from '@ferry/core';
+import type { Backend, BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import {
   Accelerator,
@@ -13,13 +13,15 @@ import {
   type ModelInfo as WireModelInfo,
 } from '@ferry/protocol';
 import { batchPolicy } from './batch-policy.js';
+import type { OpReport } from './diagnostics.js';
 import type { AgentLimits } from './limits.js';
 import type { ModelCache } from './model-cache.js';
-import { type ModelDirectory, sha256Hex } from './model-directory.js';
+import { type ModelFiles, sha256Hex } from './model-files.js';
 import type { ModelRepository, RepositoryModelInfo } from './model-repository.js';
+import type { ModelRunner } from './model-runner.js';
 import type { BatchPolicy } from './model-scheduler.js';
 import type { Tenant, TenantModel } from './tenant.js';
-import type { OpReport, VisionOps } from './vision-ops.js';
+import type { VisionOps } from './vision-ops.js';
 
 /** What a call handler may use: the caller's tenant and connection, its deadline, the agent's parts. */
 export interface CallContext {
@@ -34,11 +36,15 @@ export interface CallContext {
 
 export interface AgentServices {
   readonly version: string;
-  readonly backends: readonly Backend[];
+  readonly backends: BackendRegistry;
+  /** What an empty `backend` field means: the registry's highest-priority backend that initialised. */
+  readonly defaultBackend: Backend;
   readonly limits: AgentLimits;
   readonly cache: ModelCache;
-  readonly modelDirectory: ModelDirectory | undefined;
+  readonly modelDirectory: ModelFiles | undefined;
   readonly repository: ModelRepository;
+  /** Every model run goes through it. */
+  readonly runner: ModelRunner;
   readonly ops: VisionOps;
   /** Batching of repository models whose ferry.json says nothing (`false`: off). */
   readonly batching: BatchPolicy | false;
@@ -46,6 +52,8 @@ export interface AgentServices {
 
 export interface MethodHandler {
   readonly method: DescMethod;
+  /** The method runs a model: its successful calls count as inferences in the metrics. */
+  readonly runsModel: boolean;
   handle(input: unknown, context: CallContext): Promise<unknown>;
   /** The status a failure answers with, for services with their own error shape (vAccel); by default `statusFromError`. */
   readonly status?: (error: FerryError) => TtrpcStatus;
@@ -56,26 +64,33 @@ type Impl<M extends DescMethod> = (
   context: CallContext,
 ) => Promise<MessageInitShape<M['output'] & DescMessage>>;
 
-function handler<M extends DescMethod>(method: M, impl: Impl<M>): MethodHandler {
+/** What every handler declares about itself (no default, so a new method cannot leave it out). */
+export interface HandlerTraits {
+  readonly runsModel: boolean;
+}
+
+/** The method runs a model: its successful calls are inferences. */
+export const RUNS_MODEL: HandlerTraits = { runsModel: true };
+/** The method manages sessions, models or the connection, and runs no model. */
+export const NO_MODEL: HandlerTraits = { runsModel: false };
+
+function handler<M extends DescMethod>(method: M, traits: HandlerTraits, impl: Impl<M>): MethodHandler {
   return {
     method,
+    runsModel: traits.runsModel,
     async handle(input, context) {
       return create(method.output, await impl(input as MessageShape<M['input']>, context));
     },
   };
 }
 
-function pickBackend(services: AgentServices, name: string): Backend {
-  const backends = services.backends;
-  const backend = name === '' ? backends[0] : backends.find((b) => b.name === name);
-  if (!backend) {
-    throw new FerryError(
-      Code.NOT_FOUND,
-      `Backend "${name}" is not available (have: ${backends.map((b) => b.name).join(', ') || 'none'})`,
-      { reason: 'BACKEND_NOT_FOUND' },
-    );
-  }
-  return backend;
+function pickBackend(services: AgentServices, name: string): Promise<Backend> {
+  return name === '' ? Promise.resolve(services.defaultBackend) : services.backends.resolve([name]);
+}
+
+function availableBackends(registry: BackendRegistry): string[] {
+  const failures = registry.failures();
+  return registry.names().filter((name) => !failures.has(name));
 }
 
 function modelInfo(model: TenantModel): WireModelInfo {
@@ -108,31 +123,31 @@ const m = Accelerator.method;
 
 /** The handlers of `ferry.v1.Accelerator`, keyed by method name. */
 export const acceleratorHandlers: readonly MethodHandler[] = [
-  handler(m.serverInfo, async (_input, { tenant, services }) => ({
+  handler(m.serverInfo, NO_MODEL, async (_input, { tenant, services }) => ({
     version: services.version,
     tenant: tenant.name,
-    backends: services.backends.map((b) => b.name),
+    backends: availableBackends(services.backends),
     maxFrameBytes: services.limits.maxFrameBytes,
     maxSessions: services.limits.maxSessionsPerTenant,
     maxModels: services.limits.maxModelsPerTenant,
     maxInflight: services.limits.maxInflightPerConnection,
   })),
 
-  handler(m.noop, async (input) => ({ payload: input.payload })),
+  handler(m.noop, NO_MODEL, async (input) => ({ payload: input.payload })),
 
-  handler(m.createSession, async (_input, { tenant, owner }) => ({ sessionId: tenant.createSession(owner) })),
+  handler(m.createSession, NO_MODEL, async (_input, { tenant, owner }) => ({ sessionId: tenant.createSession(owner) })),
 
-  handler(m.destroySession, async (input, { tenant }) => {
+  handler(m.destroySession, NO_MODEL, async (input, { tenant }) => {
     await tenant.destroySession(input.sessionId);
     return {};
   }),
 
-  handler(m.registerModel, async (input, { tenant, services, signal }) => {
+  handler(m.registerModel, NO_MODEL, async (input, { tenant, services, signal }) => {
     // The model's place (and then its bytes) are reserved before any work, so concurrent registrations
     // count each other; the reservation goes back unless the model was added.
     const reservation = tenant.reserveModel(input.sessionId);
     try {
-      const backend = pickBackend(services, input.backend);
+      const backend = await pickBackend(services, input.backend);
       let name: string;
       let bytes: Uint8Array;
       let sha256: string;
@@ -165,19 +180,19 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     }
   }),
 
-  handler(m.unregisterModel, async (input, { tenant }) => {
+  handler(m.unregisterModel, NO_MODEL, async (input, { tenant }) => {
     await tenant.unregisterModel(input.modelId);
     return {};
   }),
 
-  handler(m.modelMetadata, async (input, { tenant }) => ({ model: modelInfo(tenant.model(input.modelId)) })),
+  handler(m.modelMetadata, NO_MODEL, async (input, { tenant }) => ({ model: modelInfo(tenant.model(input.modelId)) })),
 
-  handler(m.infer, async (input, { tenant, services, signal, report }) => {
+  handler(m.infer, RUNS_MODEL, async (input, { tenant, services, signal, report }) => {
     const model = tenant.model(input.modelId);
     const inputs = tensorMapFromWire(input.inputs, services.limits.maxTensorsPerCall);
     report.model = model.name;
     report.batchSize = Number(Object.values(inputs)[0]?.shape[0] ?? 1);
-    const outputs = await services.ops.run(model.cached, inputs, {
+    const outputs = await services.runner.run(model.cached, inputs, {
       signal,
       report,
       tenant: tenant.name,
@@ -187,25 +202,25 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     return { outputs: tensorMapToWire(outputs) };
   }),
 
-  handler(m.listModels, async (_input, { services }) => ({
+  handler(m.listModels, NO_MODEL, async (_input, { services }) => ({
     models: (await services.repository.list()).map(repositoryModel),
   })),
 
-  handler(m.describeModel, async (input, { services }) => ({
+  handler(m.describeModel, NO_MODEL, async (input, { services }) => ({
     model: repositoryModel(await services.repository.describe(input.name)),
   })),
 
-  handler(m.loadModel, async (input, { services }) => {
+  handler(m.loadModel, NO_MODEL, async (input, { services }) => {
     await services.repository.load(input.name);
     return { model: repositoryModel(await services.repository.describe(input.name)) };
   }),
 
-  handler(m.unloadModel, async (input, { services }) => {
+  handler(m.unloadModel, NO_MODEL, async (input, { services }) => {
     await services.repository.unload(input.name);
     return {};
   }),
 
-  handler(m.classify, async (input, { tenant, services, signal, report }) => ({
+  handler(m.classify, RUNS_MODEL, async (input, { tenant, services, signal, report }) => ({
     results: await services.ops.classify(input.image, {
       model: input.model,
       topK: input.topK,
@@ -215,9 +230,10 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     }),
   })),
 
-  handler(m.detect, async (input, { tenant, services, signal, report }) => ({
+  // Detect is text detection: every box is a text line, labelled `text`.
+  handler(m.detect, RUNS_MODEL, async (input, { tenant, services, signal, report }) => ({
     detections: (
-      await services.ops.detect(input.image, { model: input.model, signal, report, tenant: tenant.name })
+      await services.ops.detectText(input.image, { model: input.model, signal, report, tenant: tenant.name })
     ).map((box) => ({
       box: box.points.map(({ x, y }) => ({ x, y })),
       score: box.score,
@@ -225,7 +241,7 @@ export const acceleratorHandlers: readonly MethodHandler[] = [
     })),
   })),
 
-  handler(m.ocr, async (input, { tenant, services, signal, report }) => ({
+  handler(m.ocr, RUNS_MODEL, async (input, { tenant, services, signal, report }) => ({
     lines: (await services.ops.ocr(input.image, { signal, report, tenant: tenant.name })).lines.map((line) => ({
       text: line.text,
       score: line.score,

@@ -1,14 +1,17 @@
 import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import type { Backend, BackendModel } from '@ferry/core';
+import type { Backend, BackendModel, BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Address, formatAddress, type Listener, listen, parseAddress } from '@ferry/transport';
 import { type AgentServices, acceleratorHandlers, type MethodHandler } from './accelerator-service.js';
+import type { BackendStats, TenantStats } from './agent-stats.js';
 import { checkBatchPolicy, DEFAULT_BATCHING } from './batch-policy.js';
+import { agentChannels } from './diagnostics.js';
 import { type AgentLimits, resolveLimits } from './limits.js';
 import { ModelCache, type ModelCacheStats } from './model-cache.js';
-import { ModelDirectory } from './model-directory.js';
+import { ModelFiles } from './model-files.js';
 import { ModelRepository, ppocrAssetsDir } from './model-repository.js';
+import { ModelRunner } from './model-runner.js';
 import { type BatchPolicy, ModelScheduler } from './model-scheduler.js';
 import { refuseConnection, type ServedConnection, serveConnection } from './serve-connection.js';
 import { Tenant } from './tenant.js';
@@ -28,8 +31,11 @@ export interface ListenSpec {
 }
 
 export interface AgentOptions {
-  /** Backends in preference order; the first is the default. The agent owns them and closes them. */
-  readonly backends: readonly Backend[];
+  /**
+   * The backends. The default is the highest-priority one whose init succeeds (the ones skipped before it
+   * are reported as fallbacks); a guest may name any other. The agent owns the registry and closes it.
+   */
+  readonly backends: BackendRegistry;
   readonly listen?: readonly (string | ListenSpec)[];
   /** Model repository: `<dir>/<name>/model.onnx`. */
   readonly modelDir?: string;
@@ -55,18 +61,10 @@ export interface ListenerInfo {
   readonly tenant: string;
 }
 
-export interface TenantStats {
-  readonly name: string;
-  readonly connections: number;
-  readonly sessions: number;
-  readonly models: number;
-  /** Calls being served right now. */
-  readonly inflight: number;
-}
-
 export interface AgentStats {
   readonly tenants: readonly TenantStats[];
   readonly models: ModelCacheStats;
+  readonly backends: BackendStats;
 }
 
 export interface Agent extends AsyncDisposable {
@@ -96,11 +94,32 @@ export function tenantForAddress(address: Address): string {
   return formatAddress(address);
 }
 
+/**
+ * Resolves the default backend and reports each higher-priority backend skipped on the way (on
+ * `ferry:agent:backend:fallback`, and in the returned stats).
+ */
+async function resolveDefaultBackend(registry: BackendRegistry): Promise<{ backend: Backend; stats: BackendStats }> {
+  const backend = await registry.resolve();
+  const failures = registry.failures();
+  const names = registry.names();
+  const fallbacks = names.slice(0, names.indexOf(backend.name)).flatMap((name) => {
+    const reason = failures.get(name);
+    return reason === undefined ? [] : [{ backend: name, reason }];
+  });
+  const { backendFallback } = agentChannels;
+  for (const { backend: skipped, reason } of fallbacks) {
+    if (backendFallback.hasSubscribers) backendFallback.publish({ backend: skipped, reason, using: backend.name });
+  }
+  return {
+    backend,
+    stats: { default: backend.name, available: names.filter((n) => !failures.has(n)), fallbacks },
+  };
+}
+
 /** Creates a host agent and opens its listeners. */
 export async function createAgent(options: AgentOptions): Promise<Agent> {
-  if (!Array.isArray(options.backends) || options.backends.length === 0) {
-    throw new TypeError('createAgent needs at least one backend');
-  }
+  const registry = options.backends;
+  if (!registry || typeof registry.resolve !== 'function') throw new TypeError('createAgent needs a BackendRegistry');
   const limits = resolveLimits(options.limits);
   if (options.modelDir !== undefined) {
     const info = await stat(options.modelDir).catch(() => undefined);
@@ -110,6 +129,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
       });
     }
   }
+  const { backend: defaultBackend, stats: backendStats } = await resolveDefaultBackend(registry);
   const batching = options.batching ?? DEFAULT_BATCHING;
   checkBatchPolicy(batching);
   const weights = new Map(Object.entries(options.tenantWeights ?? {}));
@@ -134,12 +154,12 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     budgetBytes: limits.modelCacheBytes,
     ...(options.warmUp === false ? {} : { onLoaded: warmUpLoaded }),
   });
-  const modelDirectory = options.modelDir ? new ModelDirectory(options.modelDir, limits.maxModelFileBytes) : undefined;
+  const modelDirectory = options.modelDir ? new ModelFiles(options.modelDir, limits.maxModelFileBytes) : undefined;
   const repository = new ModelRepository({
     directory: modelDirectory,
     builtinsDir: options.builtinModels === false ? undefined : ppocrAssetsDir(),
     cache,
-    backend: options.backends[0] as Backend,
+    backends: registry,
   });
   // A classifier that is not in the repository fails at start, not at the first guest call.
   if (options.vaccelClassifier !== undefined) {
@@ -157,14 +177,17 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     watchdogMs: limits.visionWatchdogMs,
     limits: { maxImageBytes: limits.maxImageBytes, maxImagePixels: limits.maxImagePixels },
   });
+  const runner = new ModelRunner({ cache, scheduler });
   const services: AgentServices = {
     version: AGENT_VERSION,
-    backends: options.backends,
+    backends: registry,
+    defaultBackend,
     limits,
     cache,
     modelDirectory,
     repository,
-    ops: new VisionOps({ repository, cache, scheduler, workers: visionWorkers, batching }),
+    runner,
+    ops: new VisionOps({ repository, runner, workers: visionWorkers, batching }),
     batching,
   };
   const vaccel = { classifier: options.vaccelClassifier, modelDir: options.modelDir };
@@ -202,7 +225,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           `Tenant "${tenant.name}" already has ${tenant.connections} connections (limit ${limits.maxConnectionsPerTenant})`,
           { reason: 'TOO_MANY_CONNECTIONS' },
         ),
-        limits.maxFrameBytes,
+        limits,
       );
       return;
     }
@@ -248,7 +271,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
     await Promise.allSettled([...tenants.values()].map((t) => t.releaseAll()));
     await visionWorkers.close();
     await cache.clear();
-    await Promise.allSettled(options.backends.map((b) => b.close()));
+    await registry.close();
     state = 'closed';
   };
 
@@ -292,6 +315,7 @@ export async function createAgent(options: AgentOptions): Promise<Agent> {
           inflight: [...connections].reduce((n, c) => (c.tenant === t ? n + c.inflight : n), 0),
         })),
         models: cache.stats(),
+        backends: backendStats,
       };
     },
     close: () => shutdown(true),

@@ -52,6 +52,12 @@ export interface AgentLimits {
    * terminated and replaced; its ops fail with UNAVAILABLE `WORKER_HUNG`.
    */
   readonly visionWatchdogMs: number;
+  /** After the agent drops a connection for a protocol violation, how long the peer may linger before it is cut off. */
+  readonly abandonLingerMs: number;
+  /** After the agent ends a connection (it is closing), how long the peer may linger before it is cut off. */
+  readonly closeLingerMs: number;
+  /** How long a connection refused for a limit has to send its first request and read the answer. */
+  readonly refuseLingerMs: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = {
@@ -76,6 +82,9 @@ export const DEFAULT_LIMITS: AgentLimits = {
   maxImagePixels: 25_000_000,
   visionWorkers: 2,
   visionWatchdogMs: 60_000,
+  abandonLingerMs: 1000,
+  closeLingerMs: 2000,
+  refuseLingerMs: 5000,
 };
 
 export function resolveLimits(overrides: Partial<AgentLimits> = {}): AgentLimits {

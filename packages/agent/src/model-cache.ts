@@ -1,9 +1,8 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Backend, BackendModel } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
+import { agentChannels } from './diagnostics.js';
 
-const modelLoad = channel('ferry:agent:model:load');
-const modelUnload = channel('ferry:agent:model:unload');
+const { modelLoad, modelUnload } = agentChannels;
 
 export interface CachedModel {
   readonly key: string;

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Backend } from '@ferry/core';
+import type { BackendRegistry } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import {
   type BuiltinModel,
@@ -13,7 +13,7 @@ import {
   parseModelConfig,
 } from '@ferry/vision';
 import type { CachedModel, ModelCache } from './model-cache.js';
-import { type ModelDirectory, sha256Hex } from './model-directory.js';
+import { type ModelFiles, sha256Hex } from './model-files.js';
 
 export interface RepositoryModelInfo {
   readonly name: string;
@@ -58,22 +58,23 @@ export function ppocrAssetsDir(): string | undefined {
  * built-in PP-OCR set. A loaded repository model holds its place in the shared, content-addressed cache.
  */
 export class ModelRepository {
-  readonly #directory: ModelDirectory | undefined;
+  readonly #directory: ModelFiles | undefined;
   readonly #builtins: readonly BuiltinModel[];
   readonly #cache: ModelCache;
-  readonly #backend: Backend;
+  readonly #backends: BackendRegistry;
   readonly #loaded = new Map<string, Promise<LoadedModel>>();
 
   constructor(options: {
-    readonly directory: ModelDirectory | undefined;
+    readonly directory: ModelFiles | undefined;
     readonly builtinsDir: string | undefined;
     readonly cache: ModelCache;
-    readonly backend: Backend;
+    /** Repository models load into the registry's default backend. */
+    readonly backends: BackendRegistry;
   }) {
     this.#directory = options.directory;
     this.#builtins = options.builtinsDir ? builtinModels(options.builtinsDir) : [];
     this.#cache = options.cache;
-    this.#backend = options.backend;
+    this.#backends = options.backends;
   }
 
   async list(): Promise<RepositoryModelInfo[]> {
@@ -108,7 +109,8 @@ export class ModelRepository {
       loading = (async () => {
         const source = await this.#source(name);
         const { bytes, sha256 } = await source.readBytes();
-        const { model } = await this.#cache.acquire(sha256, bytes, this.#backend, name);
+        const backend = await this.#backends.resolve();
+        const { model } = await this.#cache.acquire(sha256, bytes, backend, name);
         return { name, config: source.config, labels: source.labels, cached: model };
       })();
       this.#loaded.set(name, loading);
@@ -163,7 +165,10 @@ export class ModelRepository {
       labels,
       readBytes: async () => {
         const info = await stat(builtin.modelPath);
-        if (!info.isFile()) throw new FerryError(Code.NOT_FOUND, `Built-in model "${name}" is missing`);
+        if (!info.isFile())
+          throw new FerryError(Code.NOT_FOUND, `Built-in model "${name}" is missing`, {
+            reason: 'BUILTIN_MODEL_MISSING',
+          });
         const bytes = new Uint8Array(await readFile(builtin.modelPath));
         return { bytes, sha256: sha256Hex(bytes) };
       },

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Duplex } from 'node:stream';
 import { fromBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
@@ -12,14 +11,11 @@ import {
   toEncodable,
 } from '@ferry/protocol';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
+import { agentChannels, type OpReport } from './diagnostics.js';
+import type { AgentLimits } from './limits.js';
 import type { Tenant } from './tenant.js';
-import type { OpReport } from './vision-ops.js';
 
-const callStart = channel('ferry:agent:call:start');
-const callEnd = channel('ferry:agent:call:end');
-const connectionClosed = channel('ferry:agent:connection:close');
-/** A connection cut off for stalling in the middle of a frame (`{ tenant, bufferedBytes }`). */
-const connectionStalled = channel('ferry:agent:connection:stalled');
+const { callStart, callEnd, connectionClose, connectionStalled } = agentChannels;
 
 export interface ServedConnection {
   readonly tenant: Tenant;
@@ -82,7 +78,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (streamId !== undefined) sendError(streamId, error);
     socket.end();
     // A peer that does not finish the close in time is cut off.
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), limits.abandonLingerMs).unref();
   };
 
   const finish = (streamId: number) => {
@@ -123,7 +119,10 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       return;
     }
     if (inflight.has(streamId)) {
-      abandon(streamId, new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`));
+      abandon(
+        streamId,
+        new FerryError(Code.INVALID_ARGUMENT, `Stream ${streamId} is already in use`, { reason: 'STREAM_IN_USE' }),
+      );
       return;
     }
     const refusal = tenant.admitCall();
@@ -163,6 +162,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
           streamId,
           code,
           durationMs: performance.now() - started,
+          inference: handler.runsModel,
           ...report,
         });
       }
@@ -233,7 +233,10 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     for (const frame of frames) {
       if (abandoned) return;
       if (frame.type !== MessageType.REQUEST || frame.streamId % 2 === 0) {
-        abandon(undefined, new FerryError(Code.INVALID_ARGUMENT, 'Protocol violation'));
+        abandon(
+          undefined,
+          new FerryError(Code.INVALID_ARGUMENT, 'Protocol violation', { reason: 'PROTOCOL_VIOLATION' }),
+        );
         return;
       }
       void dispatch(frame.streamId, frame.payload);
@@ -246,7 +249,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     for (const call of inflight.values()) {
       call.controller?.abort(new FerryError(Code.CANCELLED, 'The connection closed', { reason: 'CONNECTION_CLOSED' }));
     }
-    if (connectionClosed.hasSubscribers) connectionClosed.publish({ tenant: tenant.name });
+    if (connectionClose.hasSubscribers) connectionClose.publish({ tenant: tenant.name });
     tenant
       .releaseOwner(owner)
       .catch(() => {})
@@ -266,7 +269,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     },
     end() {
       socket.end();
-      setTimeout(() => socket.destroy(), 2000).unref();
+      setTimeout(() => socket.destroy(), limits.closeLingerMs).unref();
     },
     destroy() {
       socket.destroy();
@@ -289,9 +292,13 @@ function toGuestError(error: unknown): FerryError {
  * Answers the first request of a connection the agent will not serve (a limit) with `error`, then
  * closes it: the guest learns why instead of seeing the connection drop.
  */
-export function refuseConnection(socket: Duplex, error: FerryError, maxFrameBytes: number): void {
-  const decoder = createFrameDecoder({ maxFrameBytes });
-  const cutOff = setTimeout(() => socket.destroy(), 5000).unref();
+export function refuseConnection(
+  socket: Duplex,
+  error: FerryError,
+  limits: Pick<AgentLimits, 'maxFrameBytes' | 'refuseLingerMs'>,
+): void {
+  const decoder = createFrameDecoder({ maxFrameBytes: limits.maxFrameBytes });
+  const cutOff = setTimeout(() => socket.destroy(), limits.refuseLingerMs).unref();
   socket.on('error', () => socket.destroy());
   socket.on('close', () => clearTimeout(cutOff));
   socket.on('data', (chunk: Buffer) => {
@@ -305,6 +312,10 @@ export function refuseConnection(socket: Duplex, error: FerryError, maxFrameByte
     const first = frames[0];
     if (!first) return;
     socket.removeAllListeners('data');
-    socket.end(encodeResponseFrame(first.streamId, { status: statusFromError(error) }, undefined, { maxFrameBytes }));
+    socket.end(
+      encodeResponseFrame(first.streamId, { status: statusFromError(error) }, undefined, {
+        maxFrameBytes: limits.maxFrameBytes,
+      }),
+    );
   });
 }

@@ -2,7 +2,7 @@ import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from '@b
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
 import { statusFromError, type TtrpcStatus, VaccelErrorSchema, VaccelErrorType } from '@ferry/protocol';
-import type { CallContext, MethodHandler } from './accelerator-service.js';
+import type { CallContext, HandlerTraits, MethodHandler } from './accelerator-service.js';
 
 /** vAccel's error numbers (`VACCEL_E*` in vaccel's error.h: the Linux errno values). */
 const VaccelErrno = {
@@ -67,9 +67,10 @@ type Impl<M extends DescMethod> = (
 ) => Promise<MessageInitShape<M['output'] & DescMessage>>;
 
 /** A handler of a vAccel RPC: its failures answer in vAccel's shape ({@link vaccelStatus}). */
-export function vaccelHandler<M extends DescMethod>(method: M, impl: Impl<M>): MethodHandler {
+export function vaccelHandler<M extends DescMethod>(method: M, traits: HandlerTraits, impl: Impl<M>): MethodHandler {
   return {
     method,
+    runsModel: traits.runsModel,
     status: vaccelStatus,
     async handle(input, context) {
       return create(method.output, await impl(input as MessageShape<M['input']>, context));

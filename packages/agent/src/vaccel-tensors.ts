@@ -125,7 +125,7 @@ export async function runVaccelTensors(
     );
   }
   report.model = model.name;
-  const outputs = await services.ops.run(model.cached, inputs, { signal, report, outputNames });
+  const outputs = await services.runner.run(model.cached, inputs, { signal, report, outputNames });
   return outputNames.map((name) => {
     const out = outputs[name];
     const type = out && out.dtype !== 'string' ? typeOf(run.table, out.dtype) : undefined;

@@ -1,5 +1,5 @@
 import { VaccelV1Agent } from '@ferry/protocol';
-import type { MethodHandler } from './accelerator-service.js';
+import { type MethodHandler, NO_MODEL, RUNS_MODEL } from './accelerator-service.js';
 import { classifyForVaccel, nulPadded, VACCEL_TAGS_BYTES, type VaccelOptions } from './vaccel-classify.js';
 import { vaccelHandler, vaccelId } from './vaccel-handler.js';
 
@@ -12,14 +12,16 @@ const m = VaccelV1Agent.method;
  */
 export function vaccelV1Handlers(options: VaccelOptions): readonly MethodHandler[] {
   return [
-    vaccelHandler(m.createSession, async (_input, { tenant, owner }) => ({ sessionId: tenant.createSession(owner) })),
+    vaccelHandler(m.createSession, NO_MODEL, async (_input, { tenant, owner }) => ({
+      sessionId: tenant.createSession(owner),
+    })),
 
-    vaccelHandler(m.destroySession, async (input, { tenant }) => {
+    vaccelHandler(m.destroySession, NO_MODEL, async (input, { tenant }) => {
       await tenant.destroySession(vaccelId(input.sessionId, 'Session', tenant.name));
       return {};
     }),
 
-    vaccelHandler(m.imageClassification, async (input, context) => {
+    vaccelHandler(m.imageClassification, RUNS_MODEL, async (input, context) => {
       const { tenant } = context;
       tenant.checkSession(vaccelId(input.sessionId, 'Session', tenant.name));
       const tag = await classifyForVaccel(input.image, options, context);

@@ -1,5 +1,4 @@
 import { isAbsolute, posix, resolve, sep } from 'node:path';
-import type { Backend } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import {
   VaccelAgentService,
@@ -10,8 +9,14 @@ import {
   type VaccelTfliteDataType,
   type VaccelTorchDataType,
 } from '@ferry/protocol';
-import type { AgentServices, CallContext, MethodHandler } from './accelerator-service.js';
-import { sha256Hex } from './model-directory.js';
+import {
+  type AgentServices,
+  type CallContext,
+  type MethodHandler,
+  NO_MODEL,
+  RUNS_MODEL,
+} from './accelerator-service.js';
+import { sha256Hex } from './model-files.js';
 import { classifyForVaccel, nulPadded, VACCEL_TAGS_BYTES, type VaccelOptions } from './vaccel-classify.js';
 import { vaccelHandler, vaccelId } from './vaccel-handler.js';
 import { runVaccelTensors, TF_DTYPES, TFLITE_DTYPES, TORCH_DTYPES } from './vaccel-tensors.js';
@@ -47,21 +52,21 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
   const resource = (id: bigint, { tenant }: CallContext) => tenant.model(vaccelId(id, 'Resource', tenant.name));
 
   return [
-    vaccelHandler(m.createSession, async (_input, { tenant, owner }) => ({
+    vaccelHandler(m.createSession, NO_MODEL, async (_input, { tenant, owner }) => ({
       sessionId: BigInt(tenant.createSession(owner)),
     })),
 
-    vaccelHandler(m.updateSession, async (input, context) => {
+    vaccelHandler(m.updateSession, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       return {};
     }),
 
-    vaccelHandler(m.destroySession, async (input, { tenant }) => {
+    vaccelHandler(m.destroySession, NO_MODEL, async (input, { tenant }) => {
       await tenant.destroySession(vaccelId(input.sessionId, 'Session', tenant.name));
       return {};
     }),
 
-    vaccelHandler(m.registerResource, async (input, context) => {
+    vaccelHandler(m.registerResource, NO_MODEL, async (input, context) => {
       const { tenant, services, signal } = context;
       const sessionId = session(input.sessionId, context);
       if (input.resourceId !== 0n) {
@@ -102,7 +107,7 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
         reservation.reserveBytes(file.bytes.byteLength);
         const sha256 = sha256Hex(file.bytes);
         signal.throwIfAborted();
-        const backend = services.backends[0] as Backend;
+        const backend = services.defaultBackend;
         // A guest's blob name is not a model name: metrics and listings use the content hash, as RegisterModel does.
         const name = file.fromPath ? file.name : `sha256:${sha256.slice(0, 12)}`;
         const { model: cached } = await services.cache.acquire(sha256, file.bytes, backend, name);
@@ -113,7 +118,7 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       }
     }),
 
-    vaccelHandler(m.unregisterResource, async (input, context) => {
+    vaccelHandler(m.unregisterResource, NO_MODEL, async (input, context) => {
       const sessionId = session(input.sessionId, context);
       const model = resource(input.resourceId, context);
       if (model.sessionId !== sessionId) {
@@ -128,29 +133,29 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
     }),
 
     // Ferry never writes into a resource, so there is nothing to bring back to the guest.
-    vaccelHandler(m.syncResource, async (input, context) => {
+    vaccelHandler(m.syncResource, NO_MODEL, async (input, context) => {
       resource(input.resourceId, context);
       return { blobs: [] };
     }),
 
-    vaccelHandler(m.imageClassification, async (input, context) => {
+    vaccelHandler(m.imageClassification, RUNS_MODEL, async (input, context) => {
       session(input.sessionId, context);
       return { tags: nulPadded(await classifyForVaccel(input.image, options, context), VACCEL_TAGS_BYTES) };
     }),
 
-    vaccelHandler(m.tensorflowModelLoad, async (input, context) => {
+    vaccelHandler(m.tensorflowModelLoad, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return { graphDef: new Uint8Array(0) };
     }),
 
-    vaccelHandler(m.tensorflowModelUnload, async (input, context) => {
+    vaccelHandler(m.tensorflowModelUnload, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return {};
     }),
 
-    vaccelHandler(m.tensorflowModelRun, async (input, context) => {
+    vaccelHandler(m.tensorflowModelRun, RUNS_MODEL, async (input, context) => {
       if (input.inNodes.length !== input.inTensors.length) {
         throw new FerryError(
           Code.INVALID_ARGUMENT,
@@ -174,19 +179,19 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       };
     }),
 
-    vaccelHandler(m.tensorflowLiteModelLoad, async (input, context) => {
+    vaccelHandler(m.tensorflowLiteModelLoad, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return {};
     }),
 
-    vaccelHandler(m.tensorflowLiteModelUnload, async (input, context) => {
+    vaccelHandler(m.tensorflowLiteModelUnload, NO_MODEL, async (input, context) => {
       session(input.sessionId, context);
       resource(input.modelId, context);
       return {};
     }),
 
-    vaccelHandler(m.tensorflowLiteModelRun, async (input, context) => {
+    vaccelHandler(m.tensorflowLiteModelRun, RUNS_MODEL, async (input, context) => {
       const outputs = await runVaccelTensors(
         {
           sessionId: input.sessionId,
@@ -202,7 +207,7 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       };
     }),
 
-    vaccelHandler(m.torchJitloadForward, async (input, context) => {
+    vaccelHandler(m.torchJitloadForward, RUNS_MODEL, async (input, context) => {
       const outputs = await runVaccelTensors(
         {
           sessionId: input.sessionId,
@@ -221,10 +226,10 @@ export function vaccelV3Handlers(options: VaccelOptions): readonly MethodHandler
       return { outcome: { case: 'result' as const, value: { outTensors } } };
     }),
 
-    vaccelHandler(m.genop, async (input, context) => ({ writeArgs: await genop(input, options, context) })),
+    vaccelHandler(m.genop, RUNS_MODEL, async (input, context) => ({ writeArgs: await genop(input, options, context) })),
 
     // Ferry's timings are its Prometheus metrics; vAccel's profiler regions stay empty.
-    vaccelHandler(m.getTimers, async () => ({ timers: [] })),
+    vaccelHandler(m.getTimers, NO_MODEL, async () => ({ timers: [] })),
   ];
 }
 
@@ -338,7 +343,7 @@ async function genop(
     }
     case VaccelOp.IMAGE_DETECT: {
       expect(2, 1);
-      const boxes = await services.ops.detect((read[1] as VaccelGenopArg).buf, {
+      const boxes = await services.ops.detectText((read[1] as VaccelGenopArg).buf, {
         model: '',
         signal,
         report,

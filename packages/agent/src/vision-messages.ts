@@ -1,4 +1,4 @@
-import { Code, FerryError, type NumericTensor, type Tensor, toCode } from '@ferry/core';
+import { Code, FerryError, type NumericTensor, type Tensor, type WireError } from '@ferry/core';
 import type { ModelConfig } from '@ferry/vision';
 
 /** A model an op uses, as the vision worker sees it: its configuration and labels (runs stay on the main thread). */
@@ -9,7 +9,7 @@ export interface OpModel {
 
 export type OpRequest =
   | { readonly op: 'classify'; readonly image: Uint8Array; readonly model: OpModel; readonly topK: number }
-  | { readonly op: 'detect'; readonly image: Uint8Array; readonly det: OpModel }
+  | { readonly op: 'detect-text'; readonly image: Uint8Array; readonly det: OpModel }
   | {
       readonly op: 'ocr';
       readonly image: Uint8Array;
@@ -20,12 +20,6 @@ export type OpRequest =
 
 /** Which of the op's models a run is for. */
 export type Role = 'model' | 'det' | 'cls' | 'rec';
-
-export interface WireError {
-  readonly code: number;
-  readonly reason: string;
-  readonly message: string;
-}
 
 export type ToVisionWorker =
   | ({ readonly type: 'op'; readonly id: number } & { readonly request: OpRequest; readonly limits: ImageLimits })
@@ -50,15 +44,6 @@ export type FromVisionWorker =
 export interface ImageLimits {
   readonly maxImageBytes: number;
   readonly maxImagePixels: number;
-}
-
-export function toWireError(error: unknown): WireError {
-  const e = FerryError.from(error);
-  return { code: e.code, reason: e.reason, message: e.rawMessage };
-}
-
-export function fromWireError(error: WireError): FerryError {
-  return new FerryError(toCode(error.code), error.message, { reason: error.reason });
 }
 
 /** The buffer to transfer with a tensor, copying its bytes first when the view does not own its buffer. */

@@ -1,80 +1,37 @@
-import type { NumericTensor, RunOptions, Tensor, TensorMap } from '@ferry/core';
+import type { NumericTensor, Tensor } from '@ferry/core';
 import { Code, FerryError } from '@ferry/core';
 import { type Classification, ModelTask, type OcrResult, type TextBox } from '@ferry/vision';
 import { batchPolicy } from './batch-policy.js';
-import type { ModelCache } from './model-cache.js';
+import type { OpReport } from './diagnostics.js';
 import type { LoadedModel, ModelRepository } from './model-repository.js';
-import type { BatchPolicy, ModelScheduler } from './model-scheduler.js';
+import type { ModelRunner } from './model-runner.js';
+import type { BatchPolicy } from './model-scheduler.js';
 import type { OpModel, OpRequest, Role } from './vision-messages.js';
 import type { VisionWorkers } from './vision-workers.js';
-
-/** What an op reports for metrics: the model, time queued and computing, images or lines per run. */
-export interface OpReport {
-  model?: string;
-  queueMs?: number;
-  computeMs?: number;
-  batchSize?: number;
-}
 
 export const BUILTIN_OCR = { det: 'ppocr-det', cls: 'ppocr-cls', rec: 'ppocr-rec' } as const;
 
 /**
- * The vision ops: images decoded and pre/post-processed here, models run through the scheduler on
- * the backend's workers.
+ * The vision ops: images decoded and pre/post-processed on the vision workers, their models run through
+ * the {@link ModelRunner}.
  */
 export class VisionOps {
   readonly #repository: ModelRepository;
-  readonly #cache: ModelCache;
-  readonly #scheduler: ModelScheduler;
+  readonly #runner: ModelRunner;
   readonly #workers: VisionWorkers;
   readonly #batching: BatchPolicy | false;
 
   constructor(options: {
     readonly repository: ModelRepository;
-    readonly cache: ModelCache;
-    readonly scheduler: ModelScheduler;
+    readonly runner: ModelRunner;
     readonly workers: VisionWorkers;
     /** Batching of repository models whose ferry.json says nothing (`false`: off). */
     readonly batching: BatchPolicy | false;
   }) {
     this.#repository = options.repository;
-    this.#cache = options.cache;
-    this.#scheduler = options.scheduler;
+    this.#runner = options.runner;
     this.#workers = options.workers;
     this.#batching = options.batching;
-  }
-
-  /**
-   * Runs a loaded model under the per-model scheduler (in `tenant`'s queue, batched with other
-   * requests when `batching` is given), holding it so eviction waits.
-   */
-  async run(
-    cached: LoadedModel['cached'],
-    inputs: TensorMap,
-    options: RunOptions & {
-      readonly report?: OpReport;
-      readonly tenant?: string;
-      readonly batching?: BatchPolicy;
-    },
-  ): Promise<TensorMap> {
-    this.#cache.retain(cached);
-    try {
-      const { value, timing } = await this.#scheduler.infer(cached.key, cached.model, inputs, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
-        ...(options.outputNames ? { outputNames: options.outputNames } : {}),
-        ...(options.batching ? { batching: options.batching } : {}),
-      });
-      const report = options.report;
-      if (report) {
-        report.queueMs = (report.queueMs ?? 0) + timing.queueMs;
-        report.computeMs = (report.computeMs ?? 0) + timing.computeMs;
-        report.batchSize = Math.max(report.batchSize ?? 0, timing.batchSize);
-      }
-      return value;
-    } finally {
-      await this.#cache.release(cached);
-    }
   }
 
   async classify(
@@ -88,13 +45,14 @@ export class VisionOps {
     return (await this.#onWorker(request, { model }, options)) as Classification[];
   }
 
-  async detect(
+  /** Text detection: the built-in PP-OCR detector, or a repository model of task `ocr-det`. */
+  async detectText(
     image: Uint8Array,
     options: { model: string; signal: AbortSignal; report: OpReport; tenant: string },
   ): Promise<TextBox[]> {
     const det = await this.#loadFor(options.model || BUILTIN_OCR.det, [ModelTask.ocrDet], 'Detect');
     options.report.model = det.name;
-    return (await this.#onWorker({ op: 'detect', image, det: opModel(det) }, { det }, options)) as TextBox[];
+    return (await this.#onWorker({ op: 'detect-text', image, det: opModel(det) }, { det }, options)) as TextBox[];
   }
 
   async ocr(image: Uint8Array, options: { signal: AbortSignal; report: OpReport; tenant: string }): Promise<OcrResult> {
@@ -121,16 +79,19 @@ export class VisionOps {
     const { signal, report, tenant } = options;
     const runFor = async (role: Role, input: NumericTensor): Promise<Tensor> => {
       const loaded = models[role];
-      if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`);
+      if (!loaded) throw new FerryError(Code.INTERNAL, `No ${role} model for this op`, { reason: 'OP_MODEL_MISSING' });
       const { inputName, outputName } = names(loaded);
       const batching = batchPolicy(loaded.config, this.#batching);
-      const outputs = await this.run(
+      const outputs = await this.#runner.run(
         loaded.cached,
         { [inputName]: input },
         { signal, outputNames: [outputName], report, tenant, ...(batching ? { batching } : {}) },
       );
       const output = outputs[outputName];
-      if (!output) throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`);
+      if (!output)
+        throw new FerryError(Code.INTERNAL, `Model "${loaded.name}" returned no "${outputName}"`, {
+          reason: 'MODEL_OUTPUT_MISSING',
+        });
       return output;
     };
     return this.#workers.run(request, runFor, { signal });

@@ -1,16 +1,22 @@
 // The vision worker: image decoding, preprocessing and postprocessing off the agent's event loop. Model
 // runs go back to the main thread (which owns the scheduler and the backend) as 'run' messages.
 import { parentPort } from 'node:worker_threads';
-import { Code, FerryError, type NumericTensor, type Tensor, tensorValues } from '@ferry/core';
-import { createOcrPipeline, decodeImage, preprocess, type TensorRunner, topK } from '@ferry/vision';
+import {
+  Code,
+  FerryError,
+  fromWireError,
+  type NumericTensor,
+  type Tensor,
+  tensorValues,
+  toWireError,
+} from '@ferry/core';
+import { createOcrPipeline, decodeImage, detectText, preprocess, type TensorRunner, topK } from '@ferry/vision';
 import {
   type FromVisionWorker,
-  fromWireError,
   type ImageLimits,
   type OpRequest,
   type Role,
   type ToVisionWorker,
-  toWireError,
   transferable,
   UNKNOWN_OP,
 } from './vision-messages.js';
@@ -60,20 +66,19 @@ async function perform(id: number, request: OpRequest, limits: ImageLimits): Pro
         threshold: config.postprocess.threshold,
       });
     }
-    case 'detect': {
-      const pipeline = createOcrPipeline({
+    case 'detect-text':
+      return detectText(request.image, {
         det: runner(id, 'det'),
-        rec: () => Promise.reject(new FerryError(Code.INTERNAL, 'detect does not recognise')),
-        keys: [],
         detConfig: request.det.config,
         maxImageBytes: limits.maxImageBytes,
         maxImagePixels: limits.maxImagePixels,
       });
-      return pipeline.detect(request.image);
-    }
     case 'ocr': {
       const keys = request.rec.labels;
-      if (!keys) throw new FerryError(Code.FAILED_PRECONDITION, 'The recognizer has no dictionary');
+      if (!keys)
+        throw new FerryError(Code.FAILED_PRECONDITION, 'The recognizer has no dictionary', {
+          reason: 'LABELS_MISSING',
+        });
       const pipeline = createOcrPipeline({
         det: runner(id, 'det'),
         cls: runner(id, 'cls'),

@@ -1,13 +1,19 @@
 import type { Worker } from 'node:worker_threads';
-import { Code, FerryError, type NumericTensor, startWorker, type Tensor } from '@ferry/core';
+import {
+  Code,
+  FerryError,
+  fromWireError,
+  type NumericTensor,
+  startWorker,
+  type Tensor,
+  toWireError,
+} from '@ferry/core';
 import {
   type FromVisionWorker,
-  fromWireError,
   type ImageLimits,
   type OpRequest,
   type Role,
   type ToVisionWorker,
-  toWireError,
   transferable,
 } from './vision-messages.js';
 

@@ -12,6 +12,7 @@ const inputs = {
 };
 
 describeBackendContract('createNoopBackend()', {
+  declaresSignature: false,
   create: createNoopBackend,
   fixtures: [
     { name: 'an identity of several dtypes', model: new Uint8Array([1, 2, 3]), inputs, expected: inputs },

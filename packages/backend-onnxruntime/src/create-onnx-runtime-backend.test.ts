@@ -142,6 +142,7 @@ const emptyModel = buildModel({
 const options: OnnxRuntimeBackendOptions = { intraOpNumThreads: 1 };
 
 describeBackendContract('createOnnxRuntimeBackend()', {
+  declaresSignature: true,
   create: () => createOnnxRuntimeBackend(options),
   fixtures: [
     { name: 'a model of several ops and dtypes', model: mixedModel, inputs: mixedInputs, expected: mixedExpected },

@@ -13,6 +13,8 @@ import { pools } from './pools.js';
 import { abortedError, createWorkerPool } from './worker-pool.js';
 
 export interface OnnxRuntimeBackendOptions {
+  /** `Backend.name`; default `'onnxruntime'`. Two backends with different providers need different names. */
+  readonly name?: string;
   /** Worker threads running sessions; each model loads on a worker when first dispatched there. Default 1. */
   readonly workers?: number;
   /** Execution providers in priority order, passed to ONNX Runtime: `'cpu'`, `'cuda'`, `'tensorrt'`, … Default `['cpu']`. */
@@ -41,7 +43,7 @@ export interface OnnxRuntimeBackendOptions {
 const optimizationLevels = ['disabled', 'basic', 'extended', 'all'];
 
 /**
- * The ONNX Runtime backend (`name: 'onnxruntime'`). Sessions live in worker threads, so inference never runs
+ * The ONNX Runtime backend (`name: 'onnxruntime'` unless named). Sessions live in worker threads, so inference never runs
  * on the caller's event loop; runs go to the worker with the fewest runs in flight, and a crashed worker
  * fails its calls with UNAVAILABLE (WORKER_CRASHED) and is replaced. No thread starts before the first load.
  */
@@ -62,7 +64,9 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
   const watchdogMs = options.watchdogMs ?? 120_000;
   if (!Number.isSafeInteger(watchdogMs) || watchdogMs < 1)
     throw new RangeError('watchdogMs must be a positive integer');
+  const name = options.name ?? 'onnxruntime';
   const pool = createWorkerPool({
+    backendName: name,
     workers,
     watchdogMs,
     executionProviders: [...executionProviders],
@@ -74,7 +78,7 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
   let closing: Promise<void> | undefined;
 
   const backend: Backend = {
-    name: 'onnxruntime',
+    name,
 
     async load(model: Uint8Array, loadOptions: LoadOptions = {}): Promise<BackendModel> {
       if (!(model instanceof Uint8Array)) throw new TypeError('model must be a Uint8Array');

@@ -9,9 +9,10 @@ import {
   startedWorkerData,
   type TensorInfo,
   tensorValues,
+  type WireError,
 } from '@ferry/core';
 import * as ort from 'onnxruntime-node';
-import type { FromWorker, SessionSettings, ToWorker, WireError, WireTensor } from './wire.js';
+import type { FromWorker, SessionSettings, ToWorker, WireTensor } from './wire.js';
 
 if (!parentPort) throw new Error('ort-worker must run in a worker thread');
 const port = parentPort;

@@ -1,6 +1,6 @@
 // Messages between the backend (main thread) and its ONNX Runtime workers. Numeric tensor data travels as a
 // whole ArrayBuffer that is transferred, never cloned; strings as an array.
-import type { DType, NumericDType, Tensor, TensorInfo, TensorMap } from '@ferry/core';
+import type { DType, NumericDType, Tensor, TensorInfo, TensorMap, WireError } from '@ferry/core';
 
 export interface WireTensor {
   readonly name: string;
@@ -8,12 +8,6 @@ export interface WireTensor {
   readonly shape: readonly number[];
   /** Exactly the element bytes (offset 0), or the strings of a string tensor. */
   readonly data: ArrayBuffer | readonly string[];
-}
-
-export interface WireError {
-  readonly code: number;
-  readonly reason: string;
-  readonly message: string;
 }
 
 export interface SessionSettings {

@@ -1,12 +1,18 @@
-import { channel } from 'node:diagnostics_channel';
 import type { Worker } from 'node:worker_threads';
-import { Code, FerryError, startWorker, type TensorInfo, type TensorMap } from '@ferry/core';
+import {
+  backendChannels,
+  Code,
+  FerryError,
+  fromWireError,
+  startWorker,
+  type TensorInfo,
+  type TensorMap,
+} from '@ferry/core';
 import { type FromWorker, fromWire, type SessionSettings, type ToWorker, toWire } from './wire.js';
 
-/** A worker died (it is replaced on the next dispatch). */
-const workerLost = channel('ferry:backend:worker:restart');
-
 export interface WorkerPoolOptions extends SessionSettings {
+  /** The backend's name, for `ferry:backend:worker:restart`. */
+  readonly backendName: string;
   readonly workers: number;
   readonly transferInputs: boolean;
   /** A worker that has not answered a load or run for this long is hung: replaced, its calls failed. */
@@ -121,7 +127,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const lost = (slot: Slot, worker: Worker, why: string) => {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: why });
+    // A worker died; it is replaced on the next dispatch.
+    const restarts = backendChannels.workerRestart;
+    if (restarts.hasSubscribers) restarts.publish({ backend: options.backendName, worker: slot.index, reason: why });
     slot.loaded.clear();
     failAll(
       slot,
@@ -150,7 +158,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const hung = (slot: Slot, worker: Worker) => {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    if (workerLost.hasSubscribers) workerLost.publish({ backend: 'onnxruntime', worker: slot.index, reason: 'hung' });
+    const restarts = backendChannels.workerRestart;
+    if (restarts.hasSubscribers) restarts.publish({ backend: options.backendName, worker: slot.index, reason: 'hung' });
     slot.loaded.clear();
     const gone = slot.gone ?? Promise.resolve();
     abandoned.set(worker, gone);
@@ -215,9 +224,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const replyError = (message: FromWorker): FerryError => {
     if (message.type !== 'failed') {
-      return new FerryError(Code.INTERNAL, `Unexpected reply "${message.type}" from an ONNX Runtime worker`);
+      return new FerryError(Code.INTERNAL, `Unexpected reply "${message.type}" from an ONNX Runtime worker`, {
+        reason: 'UNEXPECTED_WORKER_REPLY',
+      });
     }
-    return new FerryError(message.error.code as Code, message.error.message, { reason: message.error.reason });
+    return fromWireError(message.error);
   };
 
   const closedError = () =>
@@ -319,7 +330,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const slot = slots[index];
       if (!slot) throw new RangeError(`No worker ${index} (the backend has ${slots.length})`);
       const worker = slot.worker;
-      if (!worker) throw new FerryError(Code.FAILED_PRECONDITION, `Worker ${index} is not running`);
+      if (!worker)
+        throw new FerryError(Code.FAILED_PRECONDITION, `Worker ${index} is not running`, {
+          reason: 'WORKER_NOT_RUNNING',
+        });
       const gone = slot.gone;
       worker.ref(); // keep the process alive until the worker is gone
       worker.postMessage({ type: 'crash', mode } satisfies ToWorker);

@@ -3,7 +3,8 @@ import { type Agent, type AgentOptions, createAgent } from '@ferry/agent';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createOnnxRuntimeBackend } from '@ferry/backend-onnxruntime';
 import { type Client, createClient } from '@ferry/client';
-import type { Backend } from '@ferry/core';
+import { type Backend, type BackendRegistry, createBackendRegistry } from '@ferry/core';
+import { buildModel } from '@ferry/onnx';
 import { type Connector, type ConnectorMap, createDuplexPair, parseAddress } from '@ferry/transport';
 import { createVsockConnector, vsockAvailable } from '@ferry/vsock';
 
@@ -15,18 +16,48 @@ export interface BackendChoice {
   readonly workers?: number;
 }
 
-/** The agent's backends: ONNX Runtime first (the default), then the no-op backend for overhead measurements. */
-export function createBackends(choice: BackendChoice = {}): Backend[] {
-  return [
+/**
+ * The agent's backends, by priority: ONNX Runtime on the accelerator providers asked for (`onnxruntime-cuda`,
+ * …; checked by loading a one-node model, so a machine without CUDA falls back), ONNX Runtime on the CPU
+ * (`onnxruntime`), then the no-op backend for overhead measurements.
+ */
+export function createBackends(choice: BackendChoice = {}): BackendRegistry {
+  const registry = createBackendRegistry();
+  const onnxRuntime = (name: string, executionProviders: readonly string[]) =>
     createOnnxRuntimeBackend({
+      name,
       // The agent never reuses an input after a run: hand its buffer to the worker instead of copying.
       transferInputs: true,
       intraOpNumThreads: choice.intraOpThreads ?? Math.max(1, availableParallelism() - 1),
-      ...(choice.executionProviders ? { executionProviders: choice.executionProviders } : {}),
+      executionProviders,
       ...(choice.workers ? { workers: choice.workers } : {}),
-    }),
-    createNoopBackend(),
-  ];
+    });
+  const providers = choice.executionProviders ?? ['cpu'];
+  const accelerators = providers.filter((ep) => ep !== 'cpu');
+  if (accelerators.length > 0) {
+    const name = `onnxruntime-${accelerators.join('-')}`;
+    registry.register({ name, priority: 20, init: () => checked(onnxRuntime(name, providers)) });
+  }
+  registry.register({ name: 'onnxruntime', priority: 10, init: () => onnxRuntime('onnxruntime', ['cpu']) });
+  registry.register({ name: 'noop', priority: 0, init: () => createNoopBackend() });
+  return registry;
+}
+
+/** The backend, once it has loaded and released a one-node model (its providers really work); closed if not. */
+async function checked(backend: Backend): Promise<Backend> {
+  const probe = buildModel({
+    name: 'probe',
+    inputs: [{ name: 'x', dtype: 'float32', shape: [1] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
+    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  });
+  try {
+    await (await backend.load(probe)).release();
+    return backend;
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
 }
 
 /** A connector for `local:`: every connection is served by an in-process agent, created on first use. */

@@ -285,7 +285,10 @@ export class TtrpcConnection {
     } catch (error) {
       this.#finish(
         entry,
-        new FerryError(Code.INTERNAL, `Malformed response from ${this.#options.address}`, { cause: error }),
+        new FerryError(Code.INTERNAL, `Malformed response from ${this.#options.address}`, {
+          reason: 'MALFORMED_RESPONSE',
+          cause: error,
+        }),
       );
       return;
     }

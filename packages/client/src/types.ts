@@ -43,7 +43,7 @@ export interface RegisteredModel extends ModelInfo {
 
 export interface RepositoryModel extends ModelSignature {
   readonly name: string;
-  /** `classify`, `detect`, `ocr-det`, `ocr-rec`, `ocr-cls` or `generic`. */
+  /** `classify`, `ocr-det` (text detection), `ocr-rec`, `ocr-cls` or `generic`. */
   readonly task: string;
   readonly builtin: boolean;
   readonly loaded: boolean;
@@ -89,7 +89,7 @@ export interface ClassifyOptions extends CallOptions {
 }
 
 export interface DetectOptions extends CallOptions {
-  /** A detector in the agent's model repository; the built-in text detector when absent. */
+  /** A text detector (task `ocr-det`) in the agent's model repository; the built-in one when absent. */
   readonly model?: string;
 }
 
@@ -112,6 +112,7 @@ export interface Client extends AsyncDisposable {
   unloadModel(name: string, options?: CallOptions): Promise<void>;
   /** Top-k labels of an encoded image (JPEG, PNG, WebP), decoded and preprocessed on the host. */
   classify(image: Uint8Array, options: ClassifyOptions): Promise<Classification[]>;
+  /** Text detection: the boxes of an image's text lines (label `text`); Ferry has no generic object detector. */
   detect(image: Uint8Array, options?: DetectOptions): Promise<Detection[]>;
   /** Text lines of an image: detection → direction classification → recognition, on the host. */
   ocr(image: Uint8Array, options?: CallOptions): Promise<TextLine[]>;

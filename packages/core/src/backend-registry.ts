@@ -3,6 +3,7 @@ import { Code } from './code.js';
 import { FerryError } from './ferry-error.js';
 
 export interface BackendRegistration {
+  /** The name `init()`'s backend carries (`Backend.name`); a mismatch fails the init. */
   readonly name: string;
   /** Higher wins when no backend is named. */
   readonly priority?: number;
@@ -42,8 +43,13 @@ export function createBackendRegistry(): BackendRegistry {
   const init = (entry: Entry): Promise<Backend> => {
     entry.pending ??= (async () => {
       try {
-        entry.backend = await entry.registration.init();
-        return entry.backend;
+        const backend = await entry.registration.init();
+        if (backend.name !== entry.registration.name) {
+          await backend.close();
+          throw new TypeError(`Backend registered as "${entry.registration.name}" is named "${backend.name}"`);
+        }
+        entry.backend = backend;
+        return backend;
       } catch (error) {
         entry.error = error instanceof Error ? error.message : String(error);
         throw error;

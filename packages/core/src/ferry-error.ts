@@ -44,9 +44,9 @@ export class FerryError extends Error {
       }
       const system = fromSystemError(error);
       if (system) return system;
-      return new FerryError(fallback, error.message, { cause: error });
+      return new FerryError(fallback, error.message, { reason: codeName(fallback), cause: error });
     }
-    return new FerryError(fallback, String(error));
+    return new FerryError(fallback, String(error), { reason: codeName(fallback) });
   }
 }
 

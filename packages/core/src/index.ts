@@ -3,6 +3,8 @@ export type { BackendRegistration, BackendRegistry } from './backend-registry.js
 export { createBackendRegistry } from './backend-registry.js';
 export type { CodeName } from './code.js';
 export { Code, codeName, httpStatusFor, toCode } from './code.js';
+export type { DiagnosticsChannel, WorkerRestartMessage } from './diagnostics.js';
+export { backendChannels, diagnosticsChannel } from './diagnostics.js';
 export type { FerryErrorOptions } from './ferry-error.js';
 export { FerryError, fromSystemError } from './ferry-error.js';
 export { startedWorkerData, startWorker } from './start-worker.js';
@@ -29,3 +31,5 @@ export {
   tensor,
   tensorValues,
 } from './tensor.js';
+export type { WireError } from './wire-error.js';
+export { fromWireError, toWireError } from './wire-error.js';

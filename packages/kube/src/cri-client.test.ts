@@ -4,9 +4,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
-import { type AdminServerStatus, createAdminServer, createAgent } from '@ferry/agent';
+import { type AdminServerStatus, createAgent } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { Code } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import {
   Server,
   ServerCredentials,
@@ -169,7 +171,7 @@ describe('createCriClient()', () => {
       await new Promise<void>((resolve) => vm.listen(join(root, id, 'root', 'kata.hvsock'), resolve));
       t.after(() => new Promise<void>((resolve) => vm.close(() => resolve())));
     }
-    const agent = await createAgent({ backends: [createNoopBackend()], builtinModels: false, warmUp: false });
+    const agent = await createAgent({ backends: registryOf(createNoopBackend()), builtinModels: false, warmUp: false });
     t.after(() => agent.destroy());
     const events: SandboxEvent[] = [];
     let wake = () => {};

@@ -4,10 +4,12 @@ import { link, lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/prom
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { type AdminServerStatus, type Agent, createAdminServer, createAgent } from '@ferry/agent';
+import { type AdminServerStatus, type Agent, createAgent } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
 import { createClient } from '@ferry/client';
 import { Code } from '@ferry/core';
+import { registryOf } from '@ferry/core/testing';
 import { connect } from '@ferry/transport';
 import { createSandboxWatcher, type SandboxEvent, type SandboxWatcherOptions } from './sandbox-watcher.js';
 
@@ -79,7 +81,7 @@ async function startNode(
   admin: string;
   watcher: Awaited<ReturnType<typeof createSandboxWatcher>>;
 }> {
-  const agent = await createAgent({ backends: [createNoopBackend()], builtinModels: false, warmUp: false });
+  const agent = await createAgent({ backends: registryOf(createNoopBackend()), builtinModels: false, warmUp: false });
   t.after(() => agent.destroy());
   const log = eventLog();
   const watcher = await createSandboxWatcher({ agent, roots, onEvent: log.onEvent, ...options });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { CallOptions, Client } from '@ferry/client';
+import { createFakeClient, type FakeClientOptions } from '@ferry/client/testing';
 import { Code, FerryError } from '@ferry/core';
 import { createServe, type ServeLimits } from './create-serve.js';
 
@@ -9,8 +10,8 @@ const signature = {
   outputs: [{ name: 'y', dtype: 'float32' as const, shape: [1] }],
 };
 
-/** A client whose calls wait until their signal aborts: a stand-in for an agent that never answers. */
-function stuckClient(): Client {
+/** Calls that wait until their signal aborts: a stand-in for an agent that never answers. */
+function stuckMethods(): FakeClientOptions {
   const wait = (options?: CallOptions) =>
     new Promise<never>((_resolve, reject) => {
       options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
@@ -20,18 +21,20 @@ function stuckClient(): Client {
     serverInfo: wait,
     createSession: async () => 1,
     registerModel: async () => ({ modelId: 1, name: 'm', sha256: '', backend: 'x', reused: false, ...signature }),
-    infer: (_id: number, _inputs: unknown, options?: CallOptions) => wait(options),
-    ocr: (_image: Uint8Array, options?: CallOptions) => wait(options),
+    infer: (_id, _inputs, options) => wait(options),
+    ocr: (_image, options) => wait(options),
     destroySession: async () => {},
-  } as unknown as Client;
+  };
 }
+
+const stuckClient = () => createFakeClient(stuckMethods());
 
 /** A client for an agent that is not there. */
 function absentClient(): Client {
-  const fail = async () => {
+  const fail = async (): Promise<never> => {
     throw new FerryError(Code.UNAVAILABLE, 'connect ENOENT /run/ferry.sock', { reason: 'NO_SUCH_SOCKET' });
   };
-  return {
+  return createFakeClient({
     address: 'unix:///run/ferry.sock',
     serverInfo: fail,
     createSession: fail,
@@ -41,7 +44,7 @@ function absentClient(): Client {
     detect: fail,
     ocr: fail,
     destroySession: fail,
-  } as unknown as Client;
+  });
 }
 
 async function start(t: TestContext, client: Client, limits: Partial<ServeLimits> = {}) {
@@ -98,14 +101,14 @@ describe('createServe()', () => {
     let release: () => void = () => {};
     let started: () => void = () => {};
     const ocrStarted = new Promise<void>((resolve) => (started = resolve));
-    const client = {
-      ...stuckClient(),
+    const client = createFakeClient({
+      ...stuckMethods(),
       ocr: () =>
         new Promise((resolve) => {
           release = () => resolve([{ text: 'hi', score: 1, box: [], angle: 0 }]);
           started();
         }),
-    } as unknown as Client;
+    });
     const serve = await createServe({ client });
     t.after(() => serve.destroy());
     const { url } = await serve.listen({ port: 0 });

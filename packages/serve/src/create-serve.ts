@@ -110,8 +110,8 @@ function headerLengthOf(request: FastifyRequest): number | undefined {
 
 /**
  * Creates the HTTP function that runs in a microVM: KServe Open Inference Protocol v2 (REST, with the
- * binary tensor data extension) over the agent's repository models, and `POST /classify`, `/detect`,
- * `/ocr` over encoded images. Nothing listens until {@link Serve.listen}.
+ * binary tensor data extension) over the agent's repository models, and `POST /classify`, `/detect` (text
+ * detection), `/ocr` over encoded images. Nothing listens until {@link Serve.listen}.
  */
 export async function createServe(options: ServeOptions): Promise<Serve> {
   const client = options?.client;

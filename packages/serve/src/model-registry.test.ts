@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Client } from '@ferry/client';
+import { createFakeClient } from '@ferry/client/testing';
 import { Code, FerryError, tensor } from '@ferry/core';
 import { createModelRegistry } from './model-registry.js';
 
@@ -15,7 +15,7 @@ function fakeAgent() {
   const calls: string[] = [];
   let down = false;
   const unavailable = () => new FerryError(Code.UNAVAILABLE, 'gone', { reason: 'CONNECTION_CLOSED' });
-  const client = {
+  const client = createFakeClient({
     async createSession() {
       calls.push('createSession');
       if (down) throw unavailable();
@@ -23,7 +23,8 @@ function fakeAgent() {
       sessions.add(id);
       return id;
     },
-    async registerModel(session: number, source: { name: string }) {
+    async registerModel(session, source) {
+      if (!('name' in source)) throw new TypeError('the serve function registers models by name');
       calls.push(`register ${source.name}`);
       if (down) throw unavailable();
       if (!sessions.has(session)) throw new FerryError(Code.NOT_FOUND, 'no session', { reason: 'SESSION_NOT_FOUND' });
@@ -32,19 +33,19 @@ function fakeAgent() {
       models.set(modelId, source.name);
       return { modelId, name: source.name, sha256: '', backend: 'onnxruntime', inputs: [], outputs: [], reused: false };
     },
-    async infer(modelId: number) {
+    async infer(modelId) {
       calls.push(`infer ${modelId}`);
       if (down) throw unavailable();
       if (!models.has(modelId)) throw new FerryError(Code.NOT_FOUND, 'no model', { reason: 'MODEL_NOT_FOUND' });
       return { y: tensor('int32', [1], [modelId]) };
     },
-    async destroySession(session: number) {
+    async destroySession(session) {
       calls.push(`destroySession ${session}`);
       sessions.delete(session);
     },
-  };
+  });
   return {
-    client: client as unknown as Client,
+    client,
     calls,
     restart() {
       sessions.clear();

@@ -4,6 +4,8 @@ export type { ConnectOptions, Connector, ConnectorMap } from './connector.js';
 export { createDuplexPair } from './create-duplex-pair.js';
 export type { MemoryNetwork } from './create-memory-network.js';
 export { createMemoryNetwork } from './create-memory-network.js';
+export type { ListenerErrorMessage } from './diagnostics.js';
+export { transportChannels } from './diagnostics.js';
 export { formatAddress } from './format-address.js';
 export { hybridVsockPath } from './hybrid-vsock-path.js';
 export { listen } from './listen.js';

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import {
   createConnection,
@@ -11,12 +10,12 @@ import { dirname } from 'node:path';
 import { Code, FerryError } from '@ferry/core';
 import type { Address } from './address.js';
 import { abortedError, listenError } from './connect-errors.js';
+import { transportChannels } from './diagnostics.js';
 import type { ConnectionInfo, Listener, ListenOptions } from './listener.js';
 import { toAddress } from './to-address.js';
 import { checkUnixPath } from './unix-path.js';
 
 /** Errors of a listening socket after it is up (accept failures such as EMFILE): `{ listener, error }`. */
-const listenerErrors = channel('ferry:transport:listener:error');
 
 const DEFAULT_UNIX_SOCKET_MODE = 0o660;
 
@@ -208,7 +207,7 @@ class NetListener implements Listener {
     this.#unixFile = unixFile;
     const { onConnection } = options;
     server.on('connection', (socket: Socket) => onConnection(socket, this.#describe(socket)));
-    server.on('error', (error: Error) => listenerErrors.publish({ listener: address, error }));
+    server.on('error', (error: Error) => transportChannels.listenerError.publish({ listener: address, error }));
   }
 
   close(): Promise<void> {

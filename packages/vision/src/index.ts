@@ -7,6 +7,8 @@ export type { DbBoxesOptions, TextBox } from './db-boxes.js';
 export { dbBoxes } from './db-boxes.js';
 export type { DecodeImageOptions, RgbImage } from './decode-image.js';
 export { decodeImage } from './decode-image.js';
+export type { DetectTextOptions } from './detect-text.js';
+export { detectText } from './detect-text.js';
 export type { FromBackendModelOptions, TensorRunner, TensorRunnerOptions } from './from-backend-model.js';
 export { fromBackendModel } from './from-backend-model.js';
 export type { Point, Quad } from './min-area-rect.js';

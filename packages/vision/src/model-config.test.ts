@@ -105,6 +105,8 @@ describe('parseModelConfig()', () => {
       [null, 'must be an object'],
       [[], 'must be an object'],
       [{ task: 'segment' }, 'task must be one of'],
+      // Detection is text detection (ocr-det): no task promises a generic object detector.
+      [{ task: 'detect' }, 'task must be one of classify, ocr-det, ocr-rec, ocr-cls, generic'],
       [{ task: 'classify' }, 'needs a preprocess section'],
       [{ preprocess: { height: 10 } }, 'preprocess.width is required'],
       [{ preprocess: { width: 0, height: 10 } }, 'preprocess.width must be an integer'],

@@ -3,7 +3,7 @@ import { Code, FerryError } from '@ferry/core';
 /** What a model in the repository is for; chooses the op that may use it and the defaults below. */
 export const ModelTask = {
   classify: 'classify',
-  detect: 'detect',
+  /** Text detection (DB probability map), the model the `Detect` op runs; there is no generic detector. */
   ocrDet: 'ocr-det',
   ocrRec: 'ocr-rec',
   ocrCls: 'ocr-cls',
@@ -60,7 +60,7 @@ export interface PostprocessConfig {
   readonly softmax: boolean;
   readonly topK: number;
   /**
-   * The task's main threshold: minimum score of a class (classify, detect), probability-map binarisation
+   * The task's main threshold: minimum score of a class (classify), probability-map binarisation
    * (ocr-det), rotation confidence (ocr-cls), minimum line score (ocr-rec).
    */
   readonly threshold: number;
@@ -112,7 +112,6 @@ export interface ParseModelConfigOptions {
 
 const postprocessDefaults: Record<ModelTask, PostprocessConfig> = {
   classify: post({ topK: 5, threshold: 0 }),
-  detect: post({ threshold: 0.5 }),
   'ocr-det': post({ threshold: 0.3, boxThreshold: 0.6, unclipRatio: 1.5, maxCandidates: 1000 }),
   'ocr-rec': post({ threshold: 0.5, spaceChar: true }),
   'ocr-cls': post({ softmax: false, topK: 1, threshold: 0.9 }),

@@ -1,12 +1,13 @@
-import { Code, FerryError, type NumericTensor, type Tensor, tensorValues } from '@ferry/core';
 import { ppocrConfigs } from './builtin-models.js';
 import { cropTextLine } from './crop-text-line.js';
 import { ctcGreedyDecode } from './ctc-greedy-decode.js';
-import { dbBoxes, type TextBox } from './db-boxes.js';
+import type { TextBox } from './db-boxes.js';
 import { decodeImage, type RgbImage } from './decode-image.js';
+import { textBoxesOf } from './detect-text.js';
 import type { TensorRunner } from './from-backend-model.js';
 import type { Quad } from './min-area-rect.js';
 import type { ModelConfig, PreprocessConfig } from './model-config.js';
+import { floatOutput, outputMismatch, signalOption } from './model-output.js';
 import { preprocess } from './preprocess.js';
 import { rotate180 } from './rotate-180.js';
 import { stackBatch } from './stack-batch.js';
@@ -59,8 +60,8 @@ export interface OcrOptions {
 export interface OcrPipeline {
   /** Reads the text of an encoded image (JPEG, PNG, WebP). */
   ocr(image: Uint8Array, options?: OcrOptions): Promise<OcrResult>;
-  /** Finds the text boxes of an encoded image (detection alone). */
-  detect(image: Uint8Array, options?: OcrOptions): Promise<TextBox[]>;
+  /** Finds the text boxes of an encoded image (text detection alone; see also `detectText`). */
+  detectText(image: Uint8Array, options?: OcrOptions): Promise<TextBox[]>;
 }
 
 /**
@@ -109,18 +110,22 @@ class OcrPipelineImpl implements OcrPipeline {
     }
   }
 
-  async detect(bytes: Uint8Array, options: OcrOptions = {}): Promise<TextBox[]> {
-    return this.#detect(await this.#decode(bytes, options.signal), options.signal);
+  async detectText(bytes: Uint8Array, options: OcrOptions = {}): Promise<TextBox[]> {
+    return textBoxesOf(await this.#decode(bytes, options.signal), this.#det, this.#detConfig, options.signal);
   }
 
   #decode(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<RgbImage> {
-    return decodeImage(bytes, { maxBytes: this.#maxImageBytes, maxPixels: this.#maxImagePixels, ...opt(signal) });
+    return decodeImage(bytes, {
+      maxBytes: this.#maxImageBytes,
+      maxPixels: this.#maxImagePixels,
+      ...signalOption(signal),
+    });
   }
 
   async ocr(bytes: Uint8Array, options: OcrOptions = {}): Promise<OcrResult> {
     const { signal } = options;
     const image = await this.#decode(bytes, signal);
-    const boxes = await this.#detect(image, signal);
+    const boxes = await textBoxesOf(image, this.#det, this.#detConfig, signal);
     if (boxes.length === 0) return { lines: [] };
     const crops = boxes.map((b) => cropTextLine(image, b.points));
     const angles = this.#cls ? await this.#classify(this.#cls, crops, signal) : crops.map(() => 0 as const);
@@ -135,28 +140,6 @@ class OcrPipelineImpl implements OcrPipeline {
     return { lines };
   }
 
-  async #detect(image: RgbImage, signal: AbortSignal | undefined) {
-    const pre = this.#detConfig.preprocess as PreprocessConfig;
-    const post = this.#detConfig.postprocess;
-    const input = await preprocess(image, pre, opt(signal));
-    const height = input.shape[2] as number;
-    const width = input.shape[3] as number;
-    const map = floatOutput(await this.#det(input, opt(signal)), 'detection');
-    if (map.values.length !== width * height) {
-      throw mismatch(`detection output [${map.shape.join(', ')}] is not a ${width}x${height} probability map`);
-    }
-    return dbBoxes(map.values, {
-      width,
-      height,
-      imageWidth: image.width,
-      imageHeight: image.height,
-      threshold: post.threshold,
-      boxThreshold: post.boxThreshold,
-      unclipRatio: post.unclipRatio,
-      maxCandidates: post.maxCandidates,
-    });
-  }
-
   async #classify(cls: TensorRunner, crops: readonly RgbImage[], signal: AbortSignal | undefined) {
     const pre = this.#clsConfig.preprocess as PreprocessConfig;
     // A classifier configured with a labels file gets PP-OCR's labels; the caller may pass inline ones.
@@ -166,11 +149,11 @@ class OcrPipelineImpl implements OcrPipeline {
       crops.map((_, i) => i),
       this.#maxBatchLines,
     )) {
-      const inputs = await Promise.all(chunk.map((i) => preprocess(crops[i] as RgbImage, pre, opt(signal))));
-      const out = floatOutput(await cls(stackBatch(inputs), opt(signal)), 'direction classifier');
+      const inputs = await Promise.all(chunk.map((i) => preprocess(crops[i] as RgbImage, pre, signalOption(signal))));
+      const out = floatOutput(await cls(stackBatch(inputs), signalOption(signal)), 'direction classifier');
       const classes = out.values.length / chunk.length;
       if (out.shape[0] !== chunk.length || !Number.isInteger(classes)) {
-        throw mismatch(`direction classifier output [${out.shape.join(', ')}] for ${chunk.length} lines`);
+        throw outputMismatch(`direction classifier output [${out.shape.join(', ')}] for ${chunk.length} lines`);
       }
       for (let j = 0; j < chunk.length; j++) {
         const scores = out.values.subarray(j * classes, (j + 1) * classes);
@@ -192,11 +175,13 @@ class OcrPipelineImpl implements OcrPipeline {
       const widest = Math.max(pre.width / pre.height, ...chunk.map(ratio));
       const width = Math.max(1, Math.trunc(pre.height * Math.min(widest, this.#maxWidthRatio)));
       const config: PreprocessConfig = { ...pre, width };
-      const inputs = await Promise.all(chunk.map((i) => preprocess(crops[i] as RgbImage, config, opt(signal))));
-      const out = floatOutput(await this.#rec(stackBatch(inputs), opt(signal)), 'recognizer');
+      const inputs = await Promise.all(
+        chunk.map((i) => preprocess(crops[i] as RgbImage, config, signalOption(signal))),
+      );
+      const out = floatOutput(await this.#rec(stackBatch(inputs), signalOption(signal)), 'recognizer');
       const [n, steps, classes] = out.shape;
       if (out.shape.length !== 3 || n !== chunk.length) {
-        throw mismatch(`recognizer output [${out.shape.join(', ')}] for ${chunk.length} lines`);
+        throw outputMismatch(`recognizer output [${out.shape.join(', ')}] for ${chunk.length} lines`);
       }
       const decoded = ctcGreedyDecode(out.values, {
         shape: [n, steps as number, classes as number],
@@ -210,23 +195,8 @@ class OcrPipelineImpl implements OcrPipeline {
   }
 }
 
-function floatOutput(t: Tensor, what: string): { shape: readonly number[]; values: Float32Array } {
-  if (t.dtype !== 'float32') throw mismatch(`${what} output is ${t.dtype}, not float32`);
-  return { shape: t.shape, values: tensorValues(t as NumericTensor) as Float32Array };
-}
-
-function mismatch(message: string): FerryError {
-  return new FerryError(Code.FAILED_PRECONDITION, `Unexpected model output: ${message}`, {
-    reason: 'MODEL_OUTPUT_MISMATCH',
-  });
-}
-
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
-
-function opt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
-  return signal ? { signal } : {};
 }
 
 function positive(value: number, name: string): number {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { channel } from 'node:diagnostics_channel';
 import { describe, it, type TestContext } from 'node:test';
+import { backendChannels } from '@ferry/core';
 import { register as globalRegistry } from 'prom-client';
-import type { TenantStats } from '../create-agent.js';
+import type { TenantStats } from '../agent-stats.js';
+import { agentChannels } from '../diagnostics.js';
 import { type AdminServerOptions, createAdminServer } from './create-admin-server.js';
-import { AGENT_CHANNELS, type MonitoredAgent } from './create-agent-monitor.js';
+import type { MonitoredAgent } from './create-agent-monitor.js';
 
 type ModelStats = ReturnType<MonitoredAgent['stats']>['models'];
 
@@ -17,7 +18,11 @@ function fakeAgent(names: string[]) {
     get listeners() {
       return [...tenants.keys()].map((tenant) => ({ address: `memory:${tenant}`, tenant }));
     },
-    stats: () => ({ tenants: [...tenants.values()], models: { loaded: 1, loads: 3 } as ModelStats }),
+    stats: () => ({
+      tenants: [...tenants.values()],
+      models: { loaded: 1, loads: 3 } as ModelStats,
+      backends: { default: 'noop', available: ['noop'], fallbacks: [] },
+    }),
   } satisfies MonitoredAgent & { tenants: unknown };
 }
 
@@ -62,18 +67,19 @@ describe('createAdminServer()', () => {
 
   it('renders the agent metrics and process metrics in its own registry', async (t) => {
     const admin = await start(t, { agent: fakeAgent(['sbx-a']) });
-    channel(AGENT_CHANNELS.callEnd).publish({
+    agentChannels.callEnd.publish({
       tenant: 'sbx-a',
       method: 'Infer',
       streamId: 1,
       code: 0,
       durationMs: 3,
+      inference: true,
       model: 'resnet',
       queueMs: 1.5,
       computeMs: 1.25,
       batchSize: 3,
     });
-    channel(AGENT_CHANNELS.workerRestart).publish({ backend: 'onnxruntime', reason: 'exit code 134' });
+    backendChannels.workerRestart.publish({ backend: 'onnxruntime', worker: 0, reason: 'exit code 134' });
     const response = await fetch(`${admin.address}/metrics`);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await response.text();

@@ -1,14 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { fastify } from 'fastify';
 import type { Registry } from 'prom-client';
-import {
-  type AdminStatus,
-  createAgentMonitor,
-  type MonitoredAgent,
-  type TenantStatus,
-} from './create-agent-monitor.js';
+import type { AdminStatus, TenantStatus } from './admin-views.js';
+import { createAgentMonitor, type MonitoredAgent } from './create-agent-monitor.js';
 import { createMetricsRegistry } from './create-metrics-registry.js';
-import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
+import { loadDashboardPage } from './dashboard-page.js';
 import { createLastErrors, type LastError } from './last-errors.js';
 import type { ListenerSource, SkippedListener, TenantOrigin } from './listener-source.js';
 import { registerSourceMetrics } from './source-metrics.js';
@@ -90,6 +86,7 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   }
 
   const { source } = options;
+  const dashboard = await loadDashboardPage();
   let state: 'open' | 'closing' | 'closed' = 'open';
   /** Why the agent does not take the traffic it should; undefined when ready. */
   const notReady = (): string | undefined => {
@@ -178,9 +175,9 @@ export async function createAdminServer(options: AdminServerOptions): Promise<Ad
   app.get('/', async (_request, reply) =>
     reply
       .type('text/html; charset=utf-8')
-      .header('content-security-policy', DASHBOARD_CSP)
+      .header('content-security-policy', dashboard.csp)
       .header('referrer-policy', 'no-referrer')
-      .send(DASHBOARD_HTML),
+      .send(dashboard.html),
   );
 
   try {

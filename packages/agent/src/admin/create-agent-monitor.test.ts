@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import { channel } from 'node:diagnostics_channel';
 import { describe, it, type TestContext } from 'node:test';
-import { Code } from '@ferry/core';
-import type { TenantStats } from '../create-agent.js';
-import {
-  AGENT_CHANNELS,
-  type AgentMonitorOptions,
-  createAgentMonitor,
-  type MonitoredAgent,
-} from './create-agent-monitor.js';
+import { backendChannels, Code } from '@ferry/core';
+import type { TenantStats } from '../agent-stats.js';
+import { agentChannels, type CallEndMessage } from '../diagnostics.js';
+import { type AgentMonitorOptions, createAgentMonitor, type MonitoredAgent } from './create-agent-monitor.js';
 
 type ModelStats = ReturnType<MonitoredAgent['stats']>['models'];
 
-const callEnd = channel(AGENT_CHANNELS.callEnd);
-const publish = (event: Record<string, unknown>) => callEnd.publish({ streamId: 1, durationMs: 1, code: 0, ...event });
+const publish = (event: Partial<CallEndMessage> & Pick<CallEndMessage, 'tenant' | 'method'>) =>
+  agentChannels.callEnd.publish({ streamId: 1, durationMs: 1, code: 0, inference: false, ...event });
 
 /** An agent whose tenants and numbers the test sets. */
 function fakeAgent(names: string[]) {
@@ -25,7 +20,11 @@ function fakeAgent(names: string[]) {
     get listeners() {
       return [...tenants.keys()].map((tenant) => ({ address: `memory:${tenant}`, tenant }));
     },
-    stats: () => ({ tenants: [...tenants.values()], models: { loaded: 0, loads: 0 } as ModelStats }),
+    stats: () => ({
+      tenants: [...tenants.values()],
+      models: { loaded: 0, loads: 0 } as ModelStats,
+      backends: { default: 'noop', available: ['noop'], fallbacks: [] },
+    }),
   };
   return agent;
 }
@@ -51,10 +50,11 @@ describe('createAgentMonitor()', () => {
   it('counts each call by tenant, method, model and failure code', (t) => {
     const { monitor } = monitorFor(t, fakeAgent(['sbx-a', 'sbx-b']));
     for (let k = 0; k < 3; k++) publish({ tenant: 'sbx-a', method: 'Noop' });
-    publish({ tenant: 'sbx-a', method: 'Infer', code: Code.NOT_FOUND });
+    publish({ tenant: 'sbx-a', method: 'Infer', inference: true, code: Code.NOT_FOUND });
     publish({
       tenant: 'sbx-b',
       method: 'Classify',
+      inference: true,
       model: 'resnet',
       durationMs: 8,
       queueMs: 2,
@@ -64,13 +64,21 @@ describe('createAgentMonitor()', () => {
     publish({
       tenant: 'sbx-b',
       method: 'Classify',
+      inference: true,
       model: 'resnet',
       durationMs: 4,
       queueMs: 1,
       computeMs: 2,
       batchSize: 1,
     });
-    publish({ tenant: 'sbx-b', method: 'Classify', model: 'resnet', code: Code.RESOURCE_EXHAUSTED, queueMs: 50 });
+    publish({
+      tenant: 'sbx-b',
+      method: 'Classify',
+      inference: true,
+      model: 'resnet',
+      code: Code.RESOURCE_EXHAUSTED,
+      queueMs: 50,
+    });
 
     const a = seriesOf(monitor, 'sbx-a');
     assert.deepEqual(
@@ -200,13 +208,13 @@ describe('createAgentMonitor()', () => {
 
   it('keeps at most maxSeriesPerTenant series, dropping the least recently used', (t) => {
     const { monitor, clock } = monitorFor(t, fakeAgent(['a']), { limits: { maxSeriesPerTenant: 2 } });
-    publish({ tenant: 'a', method: 'Infer', model: 'm1' });
+    publish({ tenant: 'a', method: 'Infer', inference: true, model: 'm1' });
     clock.now += 1;
-    publish({ tenant: 'a', method: 'Infer', model: 'm2' });
+    publish({ tenant: 'a', method: 'Infer', inference: true, model: 'm2' });
     clock.now += 1;
-    publish({ tenant: 'a', method: 'Infer', model: 'm1' });
+    publish({ tenant: 'a', method: 'Infer', inference: true, model: 'm1' });
     clock.now += 1;
-    publish({ tenant: 'a', method: 'Infer', model: 'm3' });
+    publish({ tenant: 'a', method: 'Infer', inference: true, model: 'm3' });
     assert.deepEqual(
       seriesOf(monitor, 'a').map((s) => [s.model, s.success]),
       [
@@ -218,21 +226,21 @@ describe('createAgentMonitor()', () => {
 
   it('follows model loads, unloads (by sha256) and worker restarts, with bounded reasons', (t) => {
     const { monitor } = monitorFor(t, fakeAgent([]), { limits: { maxRestartReasons: 2 } });
-    channel(AGENT_CHANNELS.modelLoad).publish({
+    agentChannels.modelLoad.publish({
       name: 'resnet',
       sha256: 'ab'.repeat(32),
       backend: 'onnxruntime',
       durationMs: 250,
     });
-    channel(AGENT_CHANNELS.modelLoad).publish({
+    agentChannels.modelLoad.publish({
       name: 'tiny',
       sha256: 'cd'.repeat(32),
       backend: 'onnxruntime',
       durationMs: 5,
     });
-    channel(AGENT_CHANNELS.modelUnload).publish({ sha256: 'cd'.repeat(32), backend: 'onnxruntime' });
+    agentChannels.modelUnload.publish({ sha256: 'cd'.repeat(32), backend: 'onnxruntime' });
     for (const reason of ['exit 1', 'exit 1', 'oom', 'segfault', 'abort']) {
-      channel(AGENT_CHANNELS.workerRestart).publish({ backend: 'onnxruntime', worker: 0, reason });
+      backendChannels.workerRestart.publish({ backend: 'onnxruntime', worker: 0, reason });
     }
     const { models } = monitor.status();
     assert.deepEqual(

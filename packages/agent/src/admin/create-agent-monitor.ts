@@ -1,157 +1,28 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { codeName } from '@ferry/core';
-import type { Agent, TenantStats } from '../create-agent.js';
+import { backendChannels, codeName, type DiagnosticsChannel } from '@ferry/core';
+import type { TenantStats } from '../agent-stats.js';
+import type { Agent } from '../create-agent.js';
+import { agentChannels, type CallEndMessage, type ConnectionCloseMessage } from '../diagnostics.js';
+import type {
+  AdminHistory,
+  AdminSample,
+  AdminStatus,
+  SamplePoint,
+  TenantStatus,
+  TenantView,
+  WorkerRestarts,
+} from './admin-views.js';
+import { evictOldest } from './evict-oldest.js';
 import { createHistogramCounts, type HistogramCounts } from './histogram-counts.js';
+import { createHistoryRing, type Ring } from './history-ring.js';
 import { createLatencyWindow, type LatencyWindow } from './latency-window.js';
+import { createModelRecords } from './model-records.js';
+import {
+  BATCH_SIZE_BUCKETS,
+  MONITOR_LIMITS,
+  type MonitorLimits,
+  REQUEST_DURATION_BUCKETS_S,
+} from './monitor-limits.js';
 import { createReservoir, quantile, type Reservoir } from './reservoir.js';
-
-/** Upper bounds of `ferry_request_duration_seconds`: a Noop takes tens of µs, an OCR seconds. */
-export const REQUEST_DURATION_BUCKETS_S: readonly number[] = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-];
-export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-export const MODEL_LOAD_BUCKETS_S: readonly number[] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-
-/** Methods that run a model; their successful calls count as inferences. */
-const INFERENCE_METHODS: ReadonlySet<string> = new Set(['Infer', 'Classify', 'Detect', 'Ocr']);
-
-export const MONITOR_LIMITS = {
-  /** Tenants tracked at once; beyond it the least recently active one is dropped. */
-  maxTenants: 1000,
-  /** Models tracked at once; beyond it the least recently used unloaded one is dropped. */
-  maxModels: 1000,
-  /** (method, model) series per tenant; beyond it the least recently used one is dropped. */
-  maxSeriesPerTenant: 256,
-  /** Distinct (backend, reason) pairs of worker restarts; further reasons count as `other`. */
-  maxRestartReasons: 64,
-  /** Backends whose model load durations are kept. */
-  maxBackends: 16,
-  /** Samples of history kept per tenant (the dashboard's charts). */
-  historySize: 300,
-  /** Durations sampled per tenant per sample interval (for the charts' p50/p99). */
-  tickSamples: 256,
-  /** The window of the status' rates and p50/p99. */
-  windowMs: 60_000,
-  windowSlots: 12,
-  windowSamplesPerSlot: 128,
-} as const;
-
-export type MonitorLimits = { -readonly [K in keyof typeof MONITOR_LIMITS]: number };
-
-/** Counters of one tenant's calls of one method on one model (model '' for calls without one). */
-export interface CallSeries {
-  readonly method: string;
-  readonly model: string;
-  readonly success: number;
-  /** Failures by code name (`NOT_FOUND`, …). */
-  readonly failures: ReadonlyMap<string, number>;
-  /** Successful inference calls, and the sums of their end-to-end, queue and compute durations. */
-  readonly inferences: number;
-  readonly requestUs: number;
-  readonly queueUs: number;
-  readonly computeUs: number;
-  /** Every call's duration, in seconds. */
-  readonly duration: HistogramCounts;
-  /** Batch sizes the successful inferences ran in, when the agent reported them. */
-  readonly batch: HistogramCounts | undefined;
-  /** Time the successful inferences waited in the model queue (and for a batch), in seconds. */
-  readonly queue: HistogramCounts | undefined;
-}
-
-export interface TenantView {
-  readonly name: string;
-  /** The agent's current numbers for this tenant; undefined once the agent no longer has it. */
-  readonly stats: TenantStats | undefined;
-  readonly connectionsClosed: number;
-  readonly series: Iterable<CallSeries>;
-}
-
-export interface WorkerRestarts {
-  readonly backend: string;
-  readonly reason: string;
-  readonly count: number;
-}
-
-export interface SamplePoint {
-  /** Calls answered per second, and those that failed. */
-  readonly rps: number;
-  readonly eps: number;
-  /** Latency quantiles of the calls answered in the interval, in ms; null without calls. */
-  readonly p50: number | null;
-  readonly p99: number | null;
-  readonly inflight: number;
-}
-
-export interface AdminSample {
-  /** Epoch ms at the end of the interval. */
-  readonly t: number;
-  readonly total: SamplePoint;
-  readonly tenants: readonly (SamplePoint & { readonly name: string })[];
-}
-
-export interface SeriesHistory {
-  readonly rps: readonly (number | null)[];
-  readonly eps: readonly (number | null)[];
-  readonly p50: readonly (number | null)[];
-  readonly p99: readonly (number | null)[];
-  readonly inflight: readonly (number | null)[];
-}
-
-export interface AdminHistory {
-  readonly intervalMs: number;
-  readonly capacity: number;
-  /** Epoch ms of each sample, oldest first; every series below is aligned with it (null before a tenant appeared). */
-  readonly t: readonly number[];
-  readonly total: SeriesHistory;
-  readonly tenants: readonly (SeriesHistory & { readonly name: string })[];
-}
-
-export interface TenantStatus {
-  readonly name: string;
-  /** False once the agent no longer serves this tenant (kept a while for its history). */
-  readonly active: boolean;
-  readonly connections: number;
-  readonly sessions: number;
-  readonly models: number;
-  readonly inflight: number;
-  /** Calls answered and failed since the admin server started. */
-  readonly requests: number;
-  readonly failures: number;
-  /** Per second, over the last minute of samples. */
-  readonly requestRate: number;
-  readonly failureRate: number;
-  /** Over the calls of the last minute, in ms; null without calls. */
-  readonly p50Ms: number | null;
-  readonly p99Ms: number | null;
-}
-
-export interface ModelStatus {
-  readonly name: string;
-  readonly sha256: string;
-  readonly backend: string;
-  /** Loaded in a backend now, as far as load/unload events tell. */
-  readonly loaded: boolean;
-  readonly loadMs: number | null;
-  readonly requests: number;
-  readonly failures: number;
-}
-
-export interface AdminStatus {
-  readonly startedAt: string;
-  readonly uptimeSeconds: number;
-  readonly ready: boolean;
-  readonly listeners: number;
-  readonly sampleIntervalMs: number;
-  readonly totals: Omit<TenantStatus, 'name' | 'active'> & { readonly tenants: number };
-  readonly tenants: readonly TenantStatus[];
-  readonly models: {
-    readonly loaded: number;
-    readonly loads: number;
-    readonly unloads: number;
-    readonly workerRestarts: number;
-    readonly items: readonly ModelStatus[];
-  };
-}
 
 /** What the admin server reads of an agent. */
 export type MonitoredAgent = Pick<Agent, 'listeners' | 'stats'>;
@@ -188,13 +59,11 @@ export interface AgentMonitor {
   close(): void;
 }
 
-export const AGENT_CHANNELS = {
-  callEnd: 'ferry:agent:call:end',
-  connectionClose: 'ferry:agent:connection:close',
-  modelLoad: 'ferry:agent:model:load',
-  modelUnload: 'ferry:agent:model:unload',
-  workerRestart: 'ferry:backend:worker:restart',
-} as const;
+/** Subscribes `handler` to `channel`; returns the unsubscribe. */
+function follow<M>(channel: DiagnosticsChannel<M>, handler: (message: M) => void): () => void {
+  channel.subscribe(handler);
+  return () => channel.unsubscribe(handler);
+}
 
 interface MutableSeries {
   readonly method: string;
@@ -209,17 +78,6 @@ interface MutableSeries {
   batch: HistogramCounts | undefined;
   queue: HistogramCounts | undefined;
   lastSeen: number;
-}
-
-/** One series' points, aligned with the monitor's ticks. */
-interface Ring {
-  /** Tick index of the first point written. */
-  readonly firstTick: number;
-  readonly requests: Float32Array;
-  readonly failures: Float32Array;
-  readonly p50: Float32Array;
-  readonly p99: Float32Array;
-  readonly inflight: Float32Array;
 }
 
 interface Tally {
@@ -241,53 +99,20 @@ interface TenantRecord extends Tally {
   readonly series: Map<string, MutableSeries>;
 }
 
-interface ModelRecord {
-  readonly name: string;
-  sha256: string;
-  backend: string;
-  loaded: number;
-  loadMs: number | null;
-  requests: number;
-  failures: number;
-  lastSeen: number;
-}
-
-/** Six significant digits: what a chart needs, without float32 noise in the JSON. */
-const round = (value: number) => Number(value.toPrecision(6));
-
-const finite = (value: unknown): number | undefined =>
-  typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
-
 export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
   const { agent, sampleIntervalMs, isReady } = options;
   const limits: MonitorLimits = { ...MONITOR_LIMITS, ...options.limits };
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const random = options.random ?? Math.random;
   const startedAt = now();
-  const capacity = limits.historySize;
+  const history = createHistoryRing({ capacity: limits.historySize, intervalMs: sampleIntervalMs, startedAt });
 
   const tenants = new Map<string, TenantRecord>();
   /** Names seen on the channels that this agent does not serve (another agent in the process), until the next sample. */
   const foreign = new Set<string>();
-  const models = new Map<string, ModelRecord>();
-  const modelBySha = new Map<string, string>();
-  const restarts = new Map<string, { backend: string; reason: string; count: number }>();
-  const loadDurations = new Map<string, HistogramCounts>();
-  let modelUnloads = 0;
+  const models = createModelRecords(limits);
 
-  let tick = 0;
   let lastTickAt = startedAt;
-  const times = new Float64Array(capacity);
-  const elapsed = new Float64Array(capacity);
-
-  const newRing = (): Ring => ({
-    firstTick: tick,
-    requests: new Float32Array(capacity),
-    failures: new Float32Array(capacity),
-    p50: new Float32Array(capacity),
-    p99: new Float32Array(capacity),
-    inflight: new Float32Array(capacity),
-  });
   const newTally = (): Tally => ({
     requests: 0,
     failures: 0,
@@ -300,7 +125,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       samplesPerSlot: limits.windowSamplesPerSlot,
       random,
     }),
-    ring: newRing(),
+    ring: history.newRing(),
   });
   const total = newTally();
 
@@ -317,19 +142,6 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       list.push({ name: tenant, connections: 0, sessions: 0, models: 0, inflight: 0 });
     }
     return list;
-  };
-
-  const evictOldest = <V>(map: Map<string, V>, age: (value: V) => number) => {
-    let oldestKey: string | undefined;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const [key, value] of map) {
-      const a = age(value);
-      if (a < oldest) {
-        oldest = a;
-        oldestKey = key;
-      }
-    }
-    if (oldestKey !== undefined) map.delete(oldestKey);
   };
 
   const addTenant = (name: string, at: number, stats?: TenantStats, served?: ReadonlySet<string>): TenantRecord => {
@@ -351,8 +163,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     return record;
   };
 
-  const tenantFor = (name: unknown, at: number): TenantRecord | undefined => {
-    if (typeof name !== 'string') return undefined;
+  const tenantFor = (name: string, at: number): TenantRecord | undefined => {
     const known = tenants.get(name);
     if (known) return known;
     if (foreign.has(name)) return undefined;
@@ -361,19 +172,6 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       return undefined;
     }
     return addTenant(name, at);
-  };
-
-  const modelNamed = (name: string, at: number): ModelRecord => {
-    let record = models.get(name);
-    if (!record) {
-      if (models.size >= limits.maxModels) {
-        evictOldest(models, (m) => (m.loaded > 0 ? m.lastSeen + 1e15 : m.lastSeen));
-      }
-      record = { name, sha256: '', backend: '', loaded: 0, loadMs: null, requests: 0, failures: 0, lastSeen: at };
-      models.set(name, record);
-    }
-    record.lastSeen = at;
-    return record;
   };
 
   const seriesFor = (tenant: TenantRecord, method: string, model: string, at: number): MutableSeries => {
@@ -413,50 +211,41 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
   };
 
   // The hot path: runs synchronously inside every call the agent answers, so it only counts.
-  const onCallEnd = (message: unknown) => {
-    const event = message as Record<string, unknown>;
+  const onCallEnd = (event: CallEndMessage) => {
     const at = now();
     const tenant = tenantFor(event.tenant, at);
-    if (!tenant || typeof event.method !== 'string') return;
+    if (!tenant) return;
     const ok = event.code === 0;
-    const durationMs = finite(event.durationMs) ?? 0;
-    const model = typeof event.model === 'string' ? event.model.slice(0, 256) : '';
+    const durationMs = event.durationMs;
+    const model = event.model?.slice(0, 256) ?? '';
     tenant.lastActive = at;
     count(tenant, ok, durationMs, at);
     count(total, ok, durationMs, at);
     const series = seriesFor(tenant, event.method, model, at);
     series.duration.observe(durationMs / 1000);
-    if (model !== '') {
-      const record = modelNamed(model, at);
-      record.requests++;
-      if (!ok) record.failures++;
-    }
+    if (model !== '') models.countCall(model, ok, at);
     if (!ok) {
-      const code = typeof event.code === 'number' ? codeName(event.code) : 'UNKNOWN';
+      const code = codeName(event.code);
       series.failures.set(code, (series.failures.get(code) ?? 0) + 1);
       return;
     }
     series.success++;
-    if (model === '' && !INFERENCE_METHODS.has(event.method)) return;
+    if (!event.inference) return;
     series.inferences++;
     series.requestUs += durationMs * 1000;
-    const queueMs = finite(event.queueMs);
-    if (queueMs !== undefined) {
-      series.queueUs += queueMs * 1000;
+    if (event.queueMs !== undefined) {
+      series.queueUs += event.queueMs * 1000;
       series.queue ??= createHistogramCounts(REQUEST_DURATION_BUCKETS_S);
-      series.queue.observe(queueMs / 1000);
+      series.queue.observe(event.queueMs / 1000);
     }
-    const computeMs = finite(event.computeMs);
-    if (computeMs !== undefined) series.computeUs += computeMs * 1000;
-    const batchSize = finite(event.batchSize);
-    if (batchSize !== undefined) {
+    if (event.computeMs !== undefined) series.computeUs += event.computeMs * 1000;
+    if (event.batchSize !== undefined) {
       series.batch ??= createHistogramCounts(BATCH_SIZE_BUCKETS);
-      series.batch.observe(batchSize);
+      series.batch.observe(event.batchSize);
     }
   };
 
-  const onConnectionClose = (message: unknown) => {
-    const event = message as Record<string, unknown>;
+  const onConnectionClose = (event: ConnectionCloseMessage) => {
     const at = now();
     const tenant = tenantFor(event.tenant, at);
     if (!tenant) return;
@@ -464,62 +253,13 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     tenant.lastActive = at;
   };
 
-  const onModelLoad = (message: unknown) => {
-    const event = message as Record<string, unknown>;
-    if (typeof event.name !== 'string') return;
-    const record = modelNamed(event.name.slice(0, 256), now());
-    if (typeof event.sha256 === 'string') {
-      record.sha256 = event.sha256.slice(0, 64);
-      if (modelBySha.size >= limits.maxModels) modelBySha.clear();
-      modelBySha.set(record.sha256, record.name);
-    }
-    const backend = typeof event.backend === 'string' ? event.backend.slice(0, 64) : '';
-    record.backend = backend;
-    record.loaded++;
-    const durationMs = finite(event.durationMs);
-    record.loadMs = durationMs ?? null;
-    if (durationMs === undefined) return;
-    let histogram = loadDurations.get(backend);
-    if (!histogram) {
-      if (loadDurations.size >= limits.maxBackends) return;
-      histogram = createHistogramCounts(MODEL_LOAD_BUCKETS_S);
-      loadDurations.set(backend, histogram);
-    }
-    histogram.observe(durationMs / 1000);
-  };
-
-  const onModelUnload = (message: unknown) => {
-    const event = message as Record<string, unknown>;
-    modelUnloads++;
-    const name =
-      typeof event.name === 'string'
-        ? event.name
-        : typeof event.sha256 === 'string'
-          ? modelBySha.get(event.sha256)
-          : '';
-    const record = name ? models.get(name) : undefined;
-    if (record) record.loaded = Math.max(0, record.loaded - 1);
-  };
-
-  const onWorkerRestart = (message: unknown) => {
-    const event = message as Record<string, unknown>;
-    const backend = typeof event.backend === 'string' ? event.backend.slice(0, 64) : 'unknown';
-    let reason = typeof event.reason === 'string' ? event.reason.slice(0, 64) : 'unknown';
-    if (!restarts.has(`${backend}\u0000${reason}`) && restarts.size >= limits.maxRestartReasons) reason = 'other';
-    const key = `${backend}\u0000${reason}`;
-    const entry = restarts.get(key) ?? { backend, reason, count: 0 };
-    entry.count++;
-    restarts.set(key, entry);
-  };
-
-  const subscriptions: [string, (message: unknown) => void][] = [
-    [AGENT_CHANNELS.callEnd, onCallEnd],
-    [AGENT_CHANNELS.connectionClose, onConnectionClose],
-    [AGENT_CHANNELS.modelLoad, onModelLoad],
-    [AGENT_CHANNELS.modelUnload, onModelUnload],
-    [AGENT_CHANNELS.workerRestart, onWorkerRestart],
+  const unsubscribes = [
+    follow(agentChannels.callEnd, onCallEnd),
+    follow(agentChannels.connectionClose, onConnectionClose),
+    follow(agentChannels.modelLoad, (event) => models.onLoad(event, now())),
+    follow(agentChannels.modelUnload, (event) => models.onUnload(event)),
+    follow(backendChannels.workerRestart, (event) => models.onWorkerRestart(event)),
   ];
-  for (const [name, handler] of subscriptions) subscribe(name, handler);
   let closed = false;
 
   /** Writes the interval's point of one tally into its ring and starts the next interval. */
@@ -532,12 +272,13 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       p99: quantile(sorted, 0.99),
       inflight,
     };
-    const at = tick % capacity;
-    tally.ring.requests[at] = tally.tickRequests;
-    tally.ring.failures[at] = tally.tickFailures;
-    tally.ring.p50[at] = point.p50 ?? Number.NaN;
-    tally.ring.p99[at] = point.p99 ?? Number.NaN;
-    tally.ring.inflight[at] = inflight;
+    history.write(tally.ring, {
+      requests: tally.tickRequests,
+      failures: tally.tickFailures,
+      p50: point.p50,
+      p99: point.p99,
+      inflight,
+    });
     tally.tickRequests = 0;
     tally.tickFailures = 0;
     tally.tick.clear();
@@ -545,21 +286,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
   };
 
   /** Rates over the last minute of samples (or what the history holds). */
-  const rates = (tally: Tally) => {
-    const span = Math.min(tick - tally.ring.firstTick, capacity, Math.ceil(limits.windowMs / sampleIntervalMs));
-    let requests = 0;
-    let failures = 0;
-    let ms = 0;
-    for (let k = 1; k <= span; k++) {
-      const at = (tick - k) % capacity;
-      requests += tally.ring.requests[at] as number;
-      failures += tally.ring.failures[at] as number;
-      ms += elapsed[at] as number;
-    }
-    return ms > 0
-      ? { requestRate: (requests * 1000) / ms, failureRate: (failures * 1000) / ms }
-      : { requestRate: 0, failureRate: 0 };
-  };
+  const rates = (tally: Tally) => history.rates(tally.ring, Math.ceil(limits.windowMs / sampleIntervalMs));
 
   const tenantStatus = (record: TenantRecord, at: number): TenantStatus => {
     const [p50Ms = null, p99Ms = null] = record.window.quantiles([0.5, 0.99], at);
@@ -594,30 +321,10 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     return stats;
   };
 
-  const seriesHistory = (ring: Ring, count: number): SeriesHistory => {
-    const pick = (values: Float32Array, scale: (v: number, at: number) => number | null) =>
-      Array.from({ length: count }, (_, k) => {
-        const t = tick - count + k;
-        if (t < ring.firstTick) return null;
-        const at = t % capacity;
-        const v = values[at] as number;
-        return Number.isNaN(v) ? null : scale(v, at);
-      });
-    const perSecond = (v: number, at: number) => round((v * 1000) / ((elapsed[at] as number) || sampleIntervalMs));
-    const same = (v: number) => round(v);
-    return {
-      rps: pick(ring.requests, perSecond),
-      eps: pick(ring.failures, perSecond),
-      p50: pick(ring.p50, same),
-      p99: pick(ring.p99, same),
-      inflight: pick(ring.inflight, same),
-    };
-  };
-
   return {
     startedAt,
     get modelUnloads() {
-      return modelUnloads;
+      return models.unloads;
     },
     sample() {
       const at = now();
@@ -632,12 +339,10 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
         points.push({ name: record.name, ...closeInterval(record, seconds, recordInflight) });
       }
       const totalPoint = closeInterval(total, seconds, inflight);
-      times[tick % capacity] = at;
-      elapsed[tick % capacity] = at - lastTickAt;
+      history.advance(at);
       lastTickAt = at;
-      tick++;
       // A tenant the agent dropped stays until its history has scrolled off the charts.
-      const retentionMs = capacity * sampleIntervalMs;
+      const retentionMs = history.capacity * sampleIntervalMs;
       for (const record of tenants.values()) {
         if (!record.stats && at - record.lastActive > retentionMs) tenants.delete(record.name);
       }
@@ -650,17 +355,6 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       const tenantsStatus = list.map((record) => tenantStatus(record, at));
       const sum = (pick: (t: TenantStatus) => number) => tenantsStatus.reduce((n, t) => n + pick(t), 0);
       const [p50Ms = null, p99Ms = null] = total.window.quantiles([0.5, 0.99], at);
-      const modelItems = [...models.values()]
-        .map((m) => ({
-          name: m.name,
-          sha256: m.sha256,
-          backend: m.backend,
-          loaded: m.loaded > 0,
-          loadMs: m.loadMs,
-          requests: m.requests,
-          failures: m.failures,
-        }))
-        .sort((a, b) => Number(b.loaded) - Number(a.loaded) || b.requests - a.requests || (a.name < b.name ? -1 : 1));
       return {
         startedAt: new Date(startedAt).toISOString(),
         uptimeSeconds: Math.max(0, (at - startedAt) / 1000),
@@ -680,24 +374,24 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
           p99Ms,
         },
         tenants: tenantsStatus,
+        backends: stats.backends,
         models: {
           loaded: stats.models.loaded,
           loads: stats.models.loads,
-          unloads: modelUnloads,
-          workerRestarts: [...restarts.values()].reduce((n, r) => n + r.count, 0),
-          items: modelItems,
+          unloads: models.unloads,
+          workerRestarts: [...models.workerRestarts()].reduce((n, r) => n + r.count, 0),
+          items: models.items(),
         },
       };
     },
     history() {
-      const count = Math.min(tick, capacity);
-      const t = Array.from({ length: count }, (_, k) => times[(tick - count + k) % capacity] as number);
+      const count = Math.min(history.ticks, history.capacity);
       return {
         intervalMs: sampleIntervalMs,
-        capacity,
-        t,
-        total: seriesHistory(total.ring, count),
-        tenants: [...tenants.values()].map((r) => ({ name: r.name, ...seriesHistory(r.ring, count) })),
+        capacity: history.capacity,
+        t: history.times(count),
+        total: history.series(total.ring, count),
+        tenants: [...tenants.values()].map((r) => ({ name: r.name, ...history.series(r.ring, count) })),
       };
     },
     *tenants() {
@@ -711,12 +405,12 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
       }
     },
     currentTenants: () => currentTenants(),
-    workerRestarts: () => restarts.values(),
-    modelLoadDurations: () => loadDurations,
+    workerRestarts: () => models.workerRestarts(),
+    modelLoadDurations: () => models.loadDurations(),
     close() {
       if (closed) return;
       closed = true;
-      for (const [name, handler] of subscriptions) unsubscribe(name, handler);
+      for (const unsubscribe of unsubscribes) unsubscribe();
     },
   };
 }

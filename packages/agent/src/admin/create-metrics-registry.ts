@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { TenantStats } from '../create-agent.js';
-import type { AgentMonitor, CallSeries, MonitoredAgent } from './create-agent-monitor.js';
+import type { TenantStats } from '../agent-stats.js';
+import type { CallSeries } from './admin-views.js';
+import type { AgentMonitor, MonitoredAgent } from './create-agent-monitor.js';
 import type { HistogramCounts } from './histogram-counts.js';
 
 type Labels = Record<string, string>;
@@ -128,7 +129,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   });
   define(registry, {
     name: 'ferry_inference_count',
-    help: 'Successful inference calls (Infer, Classify, Detect, Ocr), per tenant and model.',
+    help: 'Successful calls of methods that run a model (Infer, Classify, Detect, Ocr), per tenant and model.',
     type: 'counter',
     collect: perModel((s) => s.inferences),
   });
@@ -265,6 +266,15 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     type: 'counter',
     collect: () =>
       [...monitor.workerRestarts()].map((r) => ({ labels: { backend: r.backend, reason: r.reason }, value: r.count })),
+  });
+  define(registry, {
+    name: 'ferry_backend_fallback',
+    help: 'Backends preferred over the default whose init failed (1 each), with the backend serving instead.',
+    type: 'gauge',
+    collect: () => {
+      const backends = agent.stats().backends;
+      return backends.fallbacks.map((f) => ({ labels: { backend: f.backend, using: backends.default }, value: 1 }));
+    },
   });
   return registry;
 }

@@ -1,6 +1,5 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { codeName } from '@ferry/core';
-import { AGENT_CHANNELS } from './create-agent-monitor.js';
+import { agentChannels, type CallEndMessage } from '../diagnostics.js';
 
 /** The last call of a tenant that failed. */
 export interface LastError {
@@ -20,25 +19,24 @@ export interface LastErrors {
 /** Follows the agent's answered calls and keeps each tenant's last failure (at most `maxTenants` tenants). */
 export function createLastErrors(maxTenants = 1000): LastErrors {
   const last = new Map<string, LastError>();
-  const onCallEnd = (message: unknown) => {
-    const event = message as Record<string, unknown>;
-    if (event.code === 0 || typeof event.tenant !== 'string' || typeof event.method !== 'string') return;
+  const onCallEnd = (event: CallEndMessage) => {
+    if (event.code === 0) return;
     last.delete(event.tenant);
     if (last.size >= maxTenants) last.delete(last.keys().next().value as string);
     last.set(event.tenant, {
       method: event.method.slice(0, 64),
-      code: typeof event.code === 'number' ? codeName(event.code) : 'UNKNOWN',
+      code: codeName(event.code),
       at: new Date().toISOString(),
     });
   };
-  subscribe(AGENT_CHANNELS.callEnd, onCallEnd);
+  agentChannels.callEnd.subscribe(onCallEnd);
   let closed = false;
   return {
     get: (tenant) => last.get(tenant),
     close() {
       if (closed) return;
       closed = true;
-      unsubscribe(AGENT_CHANNELS.callEnd, onCallEnd);
+      agentChannels.callEnd.unsubscribe(onCallEnd);
     },
   };
 }

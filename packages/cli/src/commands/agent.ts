@@ -1,5 +1,12 @@
-import { channel } from 'node:diagnostics_channel';
-import { type AgentLimits, createAdminServer, createAgent, DEFAULT_LIMITS, type ListenSpec } from '@ferry/agent';
+import {
+  type AgentLimits,
+  agentChannels,
+  type BackendFallbackMessage,
+  createAgent,
+  DEFAULT_LIMITS,
+  type ListenSpec,
+} from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import {
   createCriClient,
   createSandboxWatcher,
@@ -109,6 +116,9 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
     const workers = positiveInt(values.workers, 'workers');
     const intraOpThreads = positiveInt(values['intra-op-threads'], 'intra-op-threads');
     const maxFrameBytes = positiveInt(values['max-frame-bytes'], 'max-frame-bytes');
+    const onFallback = (m: BackendFallbackMessage) =>
+      logger.warn(m, `backend ${m.backend} unavailable, using ${m.using}`);
+    agentChannels.backendFallback.subscribe(onFallback);
     const agent = await createAgent({
       backends: createBackends({
         ...(workers ? { workers } : {}),
@@ -127,7 +137,7 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
       limits: { ...limits, ...(maxFrameBytes ? { maxFrameBytes } : {}) },
       ...(batching === undefined ? {} : { batching }),
       ...(Object.keys(tenantWeights).length > 0 ? { tenantWeights } : {}),
-    });
+    }).finally(() => agentChannels.backendFallback.unsubscribe(onFallback));
     for (const listener of agent.listeners) {
       logger.info(listener, 'listening');
       io.out(JSON.stringify({ event: 'listening', ...listener }));
@@ -157,8 +167,7 @@ answering calls in flight (at most ${DRAIN_MS / 1000} s); a second signal stops 
     }
     if (logger.isLevelEnabled('debug')) {
       const tenantLoggers = new Map<string, Logger>();
-      channel('ferry:agent:call:end').subscribe((message) => {
-        const m = message as { tenant: string; method: string; code: number; durationMs: number };
+      agentChannels.callEnd.subscribe((m) => {
         let child = tenantLoggers.get(m.tenant);
         if (!child) {
           const pod = watcher?.tenantOrigin(m.tenant)?.pod;

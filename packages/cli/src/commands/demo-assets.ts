@@ -1,18 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tensor } from '@ferry/core';
-import { buildModel } from '@ferry/onnx';
+import { buildModel, COLOUR_CLASSIFIER_CONFIG, COLOUR_CLASSIFIER_LABELS, colourClassifierModel } from '@ferry/onnx';
 import sharp from 'sharp';
-
-/** A classifier with known semantics, built in code: the mean of each colour channel (red, green, blue). */
-export function colourModel(): Uint8Array {
-  return buildModel({
-    name: 'dominant-colour',
-    inputs: [{ name: 'image', dtype: 'float32', shape: [1, 3, 32, 32] }],
-    outputs: [{ name: 'scores', dtype: 'float32', shape: [1, 3] }],
-    nodes: [{ op: 'ReduceMean', inputs: ['image'], outputs: ['scores'], attributes: { axes: [2, 3], keepdims: 0 } }],
-  });
-}
 
 /** y = relu(x · W + b), float32 [batch, 3] → [batch, 2]: the demo's OIP v2 model. */
 export function linearModel(): Uint8Array {
@@ -50,26 +40,9 @@ export function linearExpected(x: readonly number[]): number[] {
 /** `<dir>/colour` and `<dir>/linear`, with their ferry.json and labels. */
 export async function writeDemoModels(dir: string): Promise<void> {
   await mkdir(join(dir, 'colour'), { recursive: true });
-  await writeFile(join(dir, 'colour', 'model.onnx'), colourModel());
-  await writeFile(join(dir, 'colour', 'labels.txt'), 'red\ngreen\nblue\n');
-  await writeFile(
-    join(dir, 'colour', 'ferry.json'),
-    JSON.stringify({
-      task: 'classify',
-      labels: 'labels.txt',
-      preprocess: {
-        resize: 'stretch',
-        width: 32,
-        height: 32,
-        mean: [0, 0, 0],
-        std: [1, 1, 1],
-        scale: 1 / 255,
-        layout: 'NCHW',
-        channels: 'RGB',
-      },
-      postprocess: { softmax: true, topK: 3 },
-    }),
-  );
+  await writeFile(join(dir, 'colour', 'model.onnx'), colourClassifierModel());
+  await writeFile(join(dir, 'colour', 'labels.txt'), `${COLOUR_CLASSIFIER_LABELS.join('\n')}\n`);
+  await writeFile(join(dir, 'colour', 'ferry.json'), JSON.stringify(COLOUR_CLASSIFIER_CONFIG));
   await mkdir(join(dir, 'linear'), { recursive: true });
   await writeFile(join(dir, 'linear', 'model.onnx'), linearModel());
 }

@@ -19,6 +19,12 @@ export interface BackendContractOptions {
   readonly create: () => Backend | Promise<Backend>;
   /** At least one model with inputs and the outputs it must produce. */
   readonly fixtures: readonly BackendContractFixture[];
+  /**
+   * Whether loaded models describe their inputs and outputs (ONNX Runtime does). When true, each fixture's
+   * signature must name exactly its inputs and expected outputs; when false, it must be empty (the no-op
+   * backend). Required, so that no backend passes the signature checks by declaring nothing.
+   */
+  readonly declaresSignature: boolean;
 }
 
 const clone = (inputs: TensorMap): TensorMap =>
@@ -71,20 +77,28 @@ export function describeBackendContract(name: string, options: BackendContractOp
         assertTensorsEqual(fixture.inputs, before, 'inputs were modified');
       });
 
-      it(`describes the signature of ${label}`, async () => {
-        const model = await load(fixture);
-        for (const info of [...model.inputs, ...model.outputs]) {
-          assert.equal(typeof info.name, 'string');
-          assert.ok(isDType(info.dtype), `dtype ${info.dtype}`);
-          for (const d of info.shape) assert.ok(d === null || typeof d === 'string' || Number.isSafeInteger(d));
-        }
-        if (model.inputs.length > 0) {
+      if (options.declaresSignature) {
+        it(`describes the signature of ${label}: exactly its inputs and outputs`, async () => {
+          const model = await load(fixture);
+          for (const info of [...model.inputs, ...model.outputs]) {
+            assert.equal(typeof info.name, 'string');
+            assert.ok(isDType(info.dtype), `dtype ${info.dtype}`);
+            for (const d of info.shape) assert.ok(d === null || typeof d === 'string' || Number.isSafeInteger(d));
+          }
           assert.deepEqual(model.inputs.map((i) => i.name).sort(), Object.keys(fixture.inputs).sort());
-        }
-        if (model.outputs.length > 0) {
           assert.deepEqual(model.outputs.map((o) => o.name).sort(), Object.keys(fixture.expected).sort());
-        }
-      });
+          for (const info of model.inputs) {
+            const given = fixture.inputs[info.name] as Tensor;
+            assert.equal(info.dtype, given.dtype, `input ${info.name} dtype`);
+            assert.equal(info.shape.length, given.shape.length, `input ${info.name} rank`);
+          }
+        });
+      } else {
+        it(`declares no signature for ${label}, as the backend says`, async () => {
+          const model = await load(fixture);
+          assert.deepEqual([model.inputs, model.outputs], [[], []]);
+        });
+      }
 
       it(`runs ${label} concurrently with the same results`, async () => {
         const model = await load(fixture);

@@ -3,8 +3,10 @@ import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { type Agent, createAdminServer, createAgent } from '@ferry/agent';
+import { type Agent, createAgent } from '@ferry/agent';
+import { createAdminServer } from '@ferry/agent/admin';
 import { createNoopBackend } from '@ferry/backend-noop';
+import { registryOf } from '@ferry/core/testing';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { KUBELET_SOCKET } from '../proto/device-plugin-api.js';
 import type { ListAndWatchResponse } from '../proto/gen/v1beta1/api_pb.js';
@@ -21,7 +23,7 @@ async function startKubelet(t: TestContext, dir: string) {
 async function setup(t: TestContext, shares = 4) {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-dp-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const agent: Agent = await createAgent({ backends: [createNoopBackend()], builtinModels: false });
+  const agent: Agent = await createAgent({ backends: registryOf(createNoopBackend()), builtinModels: false });
   t.after(() => agent.destroy());
   const tenantSocket = join(dir, 'tenant.sock');
   await agent.addListener(`unix://${tenantSocket}`);

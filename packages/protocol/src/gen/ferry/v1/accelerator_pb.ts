@@ -516,7 +516,7 @@ export type RepositoryModel = Message<"ferry.v1.RepositoryModel"> & {
   name: string;
 
   /**
-   * classify, detect, ocr-det, ocr-rec, ocr-cls, generic.
+   * classify, ocr-det, ocr-rec, ocr-cls, generic.
    *
    * @generated from field: string task = 2;
    */
@@ -802,7 +802,7 @@ export type DetectRequest = Message<"ferry.v1.DetectRequest"> & {
   image: Uint8Array;
 
   /**
-   * Empty: the built-in text detector.
+   * Empty: the built-in text detector (ppocr-det); else a repository model of task ocr-det.
    *
    * @generated from field: string model = 2;
    */
@@ -833,6 +833,8 @@ export type Detection = Message<"ferry.v1.Detection"> & {
   score: number;
 
   /**
+   * Always "text".
+   *
    * @generated from field: string label = 3;
    */
   label: string;
@@ -1149,6 +1151,8 @@ export const Accelerator: GenService<{
     output: typeof ClassifyResponseSchema;
   },
   /**
+   * Text detection: the boxes of an image's text lines, each labelled "text" (no generic object detector).
+   *
    * @generated from rpc ferry.v1.Accelerator.Detect
    */
   detect: {

@@ -13,10 +13,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,12
 const FILE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
- * The agent's model repository: `<dir>/<name>/model.onnx`, or `<dir>/<path>.onnx`. A name can never
- * reach outside the directory: `..`, absolute paths and symlinks that leave it are refused.
+ * The files of the model directory: `<dir>/<name>/model.onnx`, or `<dir>/<path>.onnx`, and their sidecars,
+ * read with a size limit (the repository, `ModelRepository`, adds the built-ins and loading). A name can
+ * never reach outside the directory: `..`, absolute paths and symlinks that leave it are refused.
  */
-export class ModelDirectory {
+export class ModelFiles {
   readonly #dir: string;
   readonly #maxBytes: number;
   #realDir: Promise<string> | undefined;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Code } from '@ferry/core';
-import { ModelDirectory, sha256Hex } from './model-directory.js';
+import { ModelFiles, sha256Hex } from './model-files.js';
 
 async function setup(t: import('node:test').TestContext) {
   const root = await mkdtemp(join(tmpdir(), 'fy-md-'));
@@ -23,10 +23,10 @@ async function setup(t: import('node:test').TestContext) {
   return { root, dir };
 }
 
-describe('ModelDirectory', () => {
+describe('ModelFiles', () => {
   it('reads <name>/model.onnx and <path>.onnx, with their SHA-256', async (t) => {
     const { dir } = await setup(t);
-    const models = new ModelDirectory(dir, 1024);
+    const models = new ModelFiles(dir, 1024);
     const resnet = await models.read('resnet');
     assert.equal(Buffer.from(resnet.bytes).toString(), 'resnet-bytes');
     assert.equal(resnet.sha256, sha256Hex(new TextEncoder().encode('resnet-bytes')));
@@ -37,7 +37,7 @@ describe('ModelDirectory', () => {
 
   it('refuses names that could leave the directory', async (t) => {
     const { dir, root } = await setup(t);
-    const models = new ModelDirectory(dir, 1024);
+    const models = new ModelFiles(dir, 1024);
     for (const name of [
       '..',
       '../secret.onnx',
@@ -66,9 +66,9 @@ describe('ModelDirectory', () => {
 
   it('answers NOT_FOUND for missing models and RESOURCE_EXHAUSTED for files over the limit', async (t) => {
     const { dir } = await setup(t);
-    const missing = await new ModelDirectory(dir, 1024).read('nope').catch((e) => e);
+    const missing = await new ModelFiles(dir, 1024).read('nope').catch((e) => e);
     assert.equal(missing.code, Code.NOT_FOUND);
-    const big = await new ModelDirectory(dir, 4).read('resnet').catch((e) => e);
+    const big = await new ModelFiles(dir, 4).read('resnet').catch((e) => e);
     assert.equal(big.code, Code.RESOURCE_EXHAUSTED);
     assert.equal(big.reason, 'MODEL_TOO_LARGE');
   });

@@ -1,0 +1,2 @@
+export type { ClientMethods, FakeClientOptions } from './create-fake-client.js';
+export { createFakeClient } from './create-fake-client.js';
