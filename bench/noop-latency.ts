@@ -4,7 +4,7 @@
  */
 
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent } from '@ferry/agent';
@@ -12,6 +12,8 @@ import { createNoopBackend } from '@ferry/backend-noop';
 import { createClient } from '@ferry/client';
 import { registryOf } from '@ferry/core/testing';
 import * as grpc from '@grpc/grpc-js';
+import { echoClient } from './echo-client.js';
+import { bytesMethod } from './grpc-bytes.js';
 import { fmt, percentiles, timeSequential } from './stats.js';
 
 export interface NoopLatencyOptions {
@@ -32,16 +34,7 @@ export interface NoopLatencyRow {
 
 /** A @grpc/grpc-js unary echo over a unix socket: what a gRPC agent would cost for the same call. */
 async function grpcEcho(path: string): Promise<{ roundTrip(payload: Buffer): Promise<void>; close(): Promise<void> }> {
-  const identity = (b: Buffer) => b;
-  const method = {
-    path: '/bench.Echo/Echo',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  };
+  const method = bytesMethod('/bench.Echo/Echo');
   const server = new grpc.Server();
   server.addService({ echo: method } as grpc.ServiceDefinition, {
     echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
@@ -56,7 +49,7 @@ async function grpcEcho(path: string): Promise<{ roundTrip(payload: Buffer): Pro
   return {
     roundTrip(payload) {
       return new Promise<void>((resolve, reject) =>
-        client.makeUnaryRequest(method.path, identity, identity, payload, (error) =>
+        client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, payload, (error) =>
           error ? reject(error) : resolve(),
         ),
       );
@@ -71,28 +64,11 @@ async function grpcEcho(path: string): Promise<{ roundTrip(payload: Buffer): Pro
 async function rawEcho(path: string): Promise<{ roundTrip(payload: Buffer): Promise<void>; close(): Promise<void> }> {
   const server = createServer((socket) => socket.pipe(socket));
   await new Promise<void>((resolve) => server.listen(path, resolve));
-  const socket: Socket = createConnection(path);
-  socket.setNoDelay(true);
-  await new Promise((resolve) => socket.once('connect', resolve));
-  let waiting: { remaining: number; resolve: () => void } | undefined;
-  socket.on('data', (chunk) => {
-    if (!waiting) return;
-    waiting.remaining -= chunk.length;
-    if (waiting.remaining <= 0) {
-      const w = waiting;
-      waiting = undefined;
-      w.resolve();
-    }
-  });
+  const client = await echoClient(path);
   return {
-    roundTrip(payload) {
-      return new Promise<void>((resolve) => {
-        waiting = { remaining: payload.length, resolve };
-        socket.write(payload);
-      });
-    },
+    roundTrip: (payload) => client.roundTrip(payload),
     async close() {
-      socket.destroy();
+      client.close();
       await new Promise((resolve) => server.close(resolve));
     },
   };

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { bytesMethod } from './grpc-bytes.js';
 import { identityModel } from './models.js';
 
 const [mode, path] = process.argv.slice(2);
@@ -22,16 +23,7 @@ if (mode === 'echo') {
     intraOpNumThreads: Math.max(1, availableParallelism() - 1),
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   });
-  const identity = (b: Buffer) => b;
-  const method = {
-    path: '/bench.Model/Infer',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  };
+  const method = bytesMethod('/bench.Model/Infer');
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
   server.addService({ infer: method } as grpc.ServiceDefinition, {
     infer: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {

@@ -92,6 +92,13 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     }
     return samples;
   };
+  /** Adds up a histogram over a tenant's series of each model: the per (tenant, model) histograms. */
+  const perModelHistogram = (name: string, histogram: (series: CallSeries) => HistogramCounts | undefined) => () =>
+    [...monitor.tenants()].flatMap((tenant) =>
+      [...sumByKey(tenant.series, (s) => s.model, histogram)].flatMap(([model, h]) =>
+        histogramSamples(name, { tenant: tenant.name, model }, h),
+      ),
+    );
   /** Sums a value over a tenant's series of each model: the per (tenant, model) counters. */
   const perModel = (value: (series: CallSeries) => number) => () => {
     const samples: Sample[] = [];
@@ -172,33 +179,13 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     name: 'ferry_inference_batch_size',
     help: 'Rows in the run each successful inference call ran in (batched with other requests or not), per tenant and model.',
     type: 'histogram',
-    collect: () =>
-      [...monitor.tenants()].flatMap((tenant) =>
-        [
-          ...sumByKey(
-            tenant.series,
-            (s) => s.model,
-            (s) => s.batch,
-          ),
-        ].flatMap(([model, h]) => histogramSamples('ferry_inference_batch_size', { tenant: tenant.name, model }, h)),
-      ),
+    collect: perModelHistogram('ferry_inference_batch_size', (s) => s.batch),
   });
   define(registry, {
     name: 'ferry_inference_queue_duration_seconds',
     help: 'Time successful inference calls waited in the model queue (and for a batch to fill), per tenant and model.',
     type: 'histogram',
-    collect: () =>
-      [...monitor.tenants()].flatMap((tenant) =>
-        [
-          ...sumByKey(
-            tenant.series,
-            (s) => s.model,
-            (s) => s.queue,
-          ),
-        ].flatMap(([model, h]) =>
-          histogramSamples('ferry_inference_queue_duration_seconds', { tenant: tenant.name, model }, h),
-        ),
-      ),
+    collect: perModelHistogram('ferry_inference_queue_duration_seconds', (s) => s.queue),
   });
   define(registry, {
     name: 'ferry_inflight_requests',
