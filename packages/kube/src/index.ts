@@ -10,9 +10,16 @@ export { agentReady } from './device-plugin/agent-readiness.js';
 export type { DevicePlugin, DevicePluginOptions } from './device-plugin/create-device-plugin.js';
 export {
   createDevicePlugin,
-  DEVICE_PLUGIN_CHANNELS,
   DEVICE_PLUGIN_DEFAULTS,
 } from './device-plugin/create-device-plugin.js';
+export type {
+  HealthMessage,
+  RegisteredMessage,
+  RegisterFailedMessage,
+  ReviewMessage,
+  TlsReloadMessage,
+} from './diagnostics.js';
+export { kubeChannels } from './diagnostics.js';
 export {
   DEFAULT_PLUGIN_DIR,
   DEVICE_PLUGIN_API_VERSION,
@@ -51,7 +58,7 @@ export {
 } from './seccomp/render-seccomp-profile.js';
 export { seccompProfileFiles, VSOCK_PROFILE_ARCHES } from './seccomp/seccomp-profile-files.js';
 export type { WebhookServer, WebhookServerOptions } from './webhook/create-webhook-server.js';
-export { createWebhookServer, WEBHOOK_CHANNELS, WEBHOOK_DEFAULTS } from './webhook/create-webhook-server.js';
+export { createWebhookServer, WEBHOOK_DEFAULTS } from './webhook/create-webhook-server.js';
 export type { JsonPatchOperation, PodMutation, PodMutationOptions } from './webhook/mutate-pod.js';
 export { mutatePod, POD_MUTATION_DEFAULTS, podOptedIn } from './webhook/mutate-pod.js';
 export type { AdmissionAnswer } from './webhook/review-admission.js';

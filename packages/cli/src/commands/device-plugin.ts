@@ -1,4 +1,3 @@
-import { subscribe } from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { defineCommand, LOG_LEVEL_FLAG, positiveInt, required, UsageError } from '../command.js';
 
@@ -65,13 +64,13 @@ Registers again when the kubelet restarts. Stops on SIGINT/SIGTERM.`,
       throw new UsageError(`--shares is at most ${DEVICE_PLUGIN_FLAG_DEFAULTS.maxShares}`);
     }
     const healthIntervalMs = positiveInt(values['health-interval-ms'], 'health-interval-ms');
-    const { agentReady, createDevicePlugin, DEVICE_PLUGIN_CHANNELS } = await import('@ferry/kube');
+    const { agentReady, createDevicePlugin, kubeChannels } = await import('@ferry/kube');
     const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
-    subscribe(DEVICE_PLUGIN_CHANNELS.registered, (message) => logger.info(message as object, 'registered'));
-    subscribe(DEVICE_PLUGIN_CHANNELS.registerFailed, (message) =>
-      logger.warn({ err: (message as { error: unknown }).error }, 'registration failed; retrying'),
+    kubeChannels.devicePluginRegistered.subscribe((message) => logger.info(message, 'registered'));
+    kubeChannels.devicePluginRegisterFailed.subscribe((message) =>
+      logger.warn({ err: message.error }, 'registration failed; retrying'),
     );
-    subscribe(DEVICE_PLUGIN_CHANNELS.health, (message) => logger.info(message as object, 'health'));
+    kubeChannels.devicePluginHealth.subscribe((message) => logger.info(message, 'health'));
     const plugin = await createDevicePlugin({
       pluginDir: values['plugin-dir'] ?? DEVICE_PLUGIN_FLAG_DEFAULTS.pluginDir,
       resourceName: values['resource-name'] ?? DEVICE_PLUGIN_FLAG_DEFAULTS.resourceName,

@@ -1,4 +1,3 @@
-import { subscribe } from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { defineCommand, LOG_LEVEL_FLAG, positiveInt, required, UsageError } from '../command.js';
 
@@ -56,14 +55,13 @@ The certificate files are read again when they change. Stops on SIGINT/SIGTERM a
     const port = values.port === '0' ? 0 : positiveInt(values.port, 'port');
     if (port === undefined || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
     const maxBodyBytes = positiveInt(values['max-body-bytes'], 'max-body-bytes');
-    const { createWebhookServer, WEBHOOK_CHANNELS } = await import('@ferry/kube');
+    const { createWebhookServer, kubeChannels } = await import('@ferry/kube');
     const logger = pino({ level: values['log-level'] ?? env.FERRY_LOG_LEVEL ?? 'info' }, pino.destination(2));
-    subscribe(WEBHOOK_CHANNELS.tlsReload, (message) => {
-      const { ok, error } = message as { ok: boolean; error?: Error };
-      if (ok) logger.info('tls: certificate reloaded');
-      else logger.warn({ err: error }, 'tls: new certificate files not usable yet; serving the previous pair');
+    kubeChannels.webhookTlsReload.subscribe((message) => {
+      if (message.ok) logger.info('tls: certificate reloaded');
+      else logger.warn({ err: message.error }, 'tls: new certificate files not usable yet; serving the previous pair');
     });
-    subscribe(WEBHOOK_CHANNELS.review, (message) => logger.debug(message as object, 'review'));
+    kubeChannels.webhookReview.subscribe((message) => logger.debug(message, 'review'));
     const server = await createWebhookServer({
       port,
       host: values.host ?? WEBHOOK_FLAG_DEFAULTS.host,

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import { type FSWatcher, watch } from 'node:fs';
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
+import { kubeChannels } from '../diagnostics.js';
 import {
   DEFAULT_PLUGIN_DIR,
   DEVICE_PLUGIN_API_VERSION,
@@ -36,20 +36,6 @@ import {
   PreStartContainerResponseSchema,
   RegisterRequestSchema,
 } from '../proto/gen/v1beta1/api_pb.js';
-
-/** Diagnostics channels of the device plugin (`node:diagnostics_channel`). */
-export const DEVICE_PLUGIN_CHANNELS = {
-  /** `{ kubeletSocket, endpoint }` after the kubelet accepted a registration. */
-  registered: 'ferry:kube:device-plugin:registered',
-  /** `{ error }` when a registration attempt failed (it is retried). */
-  registerFailed: 'ferry:kube:device-plugin:register-failed',
-  /** `{ healthy }` when the shares' health changed. */
-  health: 'ferry:kube:device-plugin:health',
-} as const;
-
-const registered = channel(DEVICE_PLUGIN_CHANNELS.registered);
-const registerFailed = channel(DEVICE_PLUGIN_CHANNELS.registerFailed);
-const healthChanged = channel(DEVICE_PLUGIN_CHANNELS.health);
 
 export const DEVICE_PLUGIN_DEFAULTS = {
   pluginDir: DEFAULT_PLUGIN_DIR,
@@ -290,10 +276,10 @@ export async function createDevicePlugin(options: DevicePluginOptions): Promise<
           await register();
           registeredIno = kubeletIno;
           registrations++;
-          registered.publish({ kubeletSocket, endpoint });
+          kubeChannels.devicePluginRegistered.publish({ kubeletSocket, endpoint });
         } catch (error) {
           registeredIno = undefined;
-          registerFailed.publish({ error });
+          kubeChannels.devicePluginRegisterFailed.publish({ error });
         }
       } while (again && state === 'open');
     })().finally(() => {
@@ -306,7 +292,7 @@ export async function createDevicePlugin(options: DevicePluginOptions): Promise<
     const next = await options.checkHealth(controller.signal).catch(() => false);
     if (state !== 'open' || next === healthy) return;
     healthy = next;
-    healthChanged.publish({ healthy });
+    kubeChannels.devicePluginHealth.publish({ healthy });
     const list = deviceList();
     for (const stream of streams) stream.write(list);
   };

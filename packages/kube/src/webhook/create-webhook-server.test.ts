@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,8 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { createWebhookServer, WEBHOOK_CHANNELS, type WebhookServerOptions } from './create-webhook-server.js';
+import { kubeChannels, type TlsReloadMessage } from '../diagnostics.js';
+import { createWebhookServer, type WebhookServerOptions } from './create-webhook-server.js';
 
 function hasOpenssl(): boolean {
   try {
@@ -287,13 +287,13 @@ describe('createWebhookServer()', { skip }, () => {
     assert.equal(before.fingerprint, first);
     const next = makeCertificate(dir, 'rotated');
     const reloaded = new Promise<{ ok: boolean }>((resolve) => {
-      const onMessage = (message: unknown) => {
-        if ((message as { ok: boolean }).ok) {
-          unsubscribe(WEBHOOK_CHANNELS.tlsReload, onMessage);
-          resolve(message as { ok: boolean });
+      const onMessage = (message: TlsReloadMessage) => {
+        if (message.ok) {
+          kubeChannels.webhookTlsReload.unsubscribe(onMessage);
+          resolve(message);
         }
       };
-      subscribe(WEBHOOK_CHANNELS.tlsReload, onMessage);
+      kubeChannels.webhookTlsReload.subscribe(onMessage);
     });
     // The way a Secret volume updates: new files moved into place.
     await writeFile(join(dir, 'webhook.key.new'), await readFile(next.key));

@@ -1,21 +1,10 @@
-import { channel } from 'node:diagnostics_channel';
 import { type Stats, unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { kubeChannels } from '../diagnostics.js';
 import type { PodMutationOptions } from './mutate-pod.js';
 import { reviewAdmission } from './review-admission.js';
-
-/** Diagnostics channels of the webhook server (`node:diagnostics_channel`). */
-export const WEBHOOK_CHANNELS = {
-  /** `{ ok: true }` after new certificate files were loaded, `{ ok: false, error }` when they were not. */
-  tlsReload: 'ferry:kube:webhook:tls-reload',
-  /** `{ uid, allowed, patched }` for each answered review. */
-  review: 'ferry:kube:webhook:review',
-} as const;
-
-const tlsReload = channel(WEBHOOK_CHANNELS.tlsReload);
-const reviewed = channel(WEBHOOK_CHANNELS.review);
 
 export const WEBHOOK_DEFAULTS = {
   host: '0.0.0.0',
@@ -123,8 +112,12 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       }
       const answer = reviewAdmission(review, mutation);
       const response = answer.body.response as { uid?: string; allowed?: boolean; patch?: string } | undefined;
-      if (reviewed.hasSubscribers) {
-        reviewed.publish({ uid: response?.uid, allowed: response?.allowed, patched: response?.patch !== undefined });
+      if (kubeChannels.webhookReview.hasSubscribers) {
+        kubeChannels.webhookReview.publish({
+          uid: response?.uid,
+          allowed: response?.allowed,
+          patched: response?.patch !== undefined,
+        });
       }
       send(answer.status, answer.body);
     });
@@ -146,10 +139,10 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
         pending = false;
         try {
           server.setSecureContext({ ...(await readPair()), minVersion: 'TLSv1.2' });
-          tlsReload.publish({ ok: true });
+          kubeChannels.webhookTlsReload.publish({ ok: true });
         } catch (error) {
           // A rotation in progress (new cert, old key): keep serving the old pair, try on the next change.
-          tlsReload.publish({ ok: false, error });
+          kubeChannels.webhookTlsReload.publish({ ok: false, error });
         }
       } while (pending);
     } finally {
