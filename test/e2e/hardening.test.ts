@@ -58,6 +58,18 @@ describe('a hostile guest against the agent', () => {
     assert.ok(peak < 1024 ** 3, `agent peak RSS ${(peak / 1024 ** 2).toFixed(0)} MiB`);
   });
 
+  // Regression: ONNX Runtime's session creation overflowed the 4 MiB stack of its worker thread (SIGSEGV,
+  // the agent gone) at the first model load of an agent started with 600 or more --listen flags.
+  it('loads models in an agent started with 1,500 --listen flags', async (t) => {
+    const dir = await tempDir(t);
+    const listen = Array.from({ length: 1500 }, (_, i) => ['--listen', `unix://${join(dir, `${i}.s`)}`]).flat();
+    await spawnAgent(t, listen);
+    const c = client(t, { address: `unix://${join(dir, '0.s')}` });
+    const model = await c.loadModel('ppocr-rec', { timeoutMs: 60_000 });
+    assert.equal(model.loaded, true);
+    assert.equal((await c.loadModel('ppocr-det', { timeoutMs: 60_000 })).task, 'ocr-det');
+  });
+
   // Regression: the model limit was checked before the awaited load and never again, so 40 concurrent
   // registrations were all accepted.
   it('holds `--limit maxModelsPerTenant=4` against 40 concurrent registrations of distinct models', async (t) => {

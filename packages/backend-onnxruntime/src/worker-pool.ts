@@ -92,8 +92,16 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
+/**
+ * The stack of an ONNX Runtime worker thread. ONNX Runtime's session creation recurses natively on the
+ * calling thread; on Node's default 4 MiB worker stack that overflowed (SIGSEGV at the first model load) once
+ * the process was started with a long command line (600 `--listen` flags); 16 MiB loads the PP-OCR models
+ * with 1,500 (test/e2e/hardening.test.ts).
+ */
+const ORT_WORKER_STACK_MB = 16;
+
 function startOrtWorker(settings: SessionSettings): Worker {
-  return startWorker(import.meta.url, 'ort-worker', { workerData: settings });
+  return startWorker(import.meta.url, 'ort-worker', { workerData: settings, stackSizeMb: ORT_WORKER_STACK_MB });
 }
 
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
