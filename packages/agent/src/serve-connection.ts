@@ -1,10 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { fromBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
 import {
   createFrameDecoder,
+  decodeMessage,
   decodeRequest,
   encodeResponseFrame,
+  encodeResponseFrameParts,
   FrameTooLargeError,
   MessageType,
   statusFromError,
@@ -39,6 +40,7 @@ export interface ServeOptions {
 /** Serves ttrpc calls on one accepted stream until it closes. */
 export function serveConnection(socket: Duplex, options: ServeOptions): ServedConnection {
   const { tenant, services, handlers } = options;
+  const byService = handlerIndex(handlers);
   const { limits } = services;
   const frameLimit = { maxFrameBytes: limits.maxFrameBytes };
   const decoder = createFrameDecoder(frameLimit);
@@ -51,19 +53,21 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   const owner = {};
 
   // Answers written in the same tick leave in one writev: under pipelined load one syscall carries many.
+  // A frame may come in parts (scatter/gather: its tensor data as buffers of their own), written in order.
   let corked = false;
   const uncork = () => {
     corked = false;
     socket.uncork();
   };
-  const send = (frame: Uint8Array) => {
+  const send = (frame: Uint8Array | readonly Uint8Array[]) => {
     if (socket.destroyed || socket.writableEnded) return;
     if (!corked) {
       corked = true;
       socket.cork();
       process.nextTick(uncork);
     }
-    socket.write(frame);
+    if (frame instanceof Uint8Array) socket.write(frame);
+    else for (const part of frame) socket.write(part);
   };
 
   const errorFrame = (streamId: number, error: unknown) =>
@@ -94,9 +98,9 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       abandon(undefined, FerryError.from(error));
       return;
     }
-    const key = `${request.service}/${request.method}`;
-    const handler = handlers.get(key);
+    const handler = byService.get(request.service)?.get(request.method);
     if (!handler) {
+      const key = `${request.service}/${request.method}`;
       sendError(
         streamId,
         new FerryError(Code.UNIMPLEMENTED, `Method ${key} is not served here`, { reason: 'UNKNOWN_METHOD' }),
@@ -149,7 +153,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (callStart.hasSubscribers) callStart.publish({ tenant: tenant.name, method: request.method, streamId });
     // Exactly one answer per stream: the handler's, or the deadline's if that comes first.
     let answered = false;
-    const answer = (frame: Uint8Array, code: number) => {
+    const answer = (frame: Uint8Array | readonly Uint8Array[], code: number) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
@@ -182,11 +186,11 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       fail(error);
     }, deadlineMs);
     try {
-      const input = fromBinary(handler.method.input, request.payload);
+      const input = decodeMessage(handler.method.input, request.payload);
       const output = await handler.handle(input, context);
-      let frame: Uint8Array;
+      let frame: Uint8Array[];
       try {
-        frame = encodeResponseFrame(streamId, {}, toEncodable(handler.method.output, output as never), frameLimit);
+        frame = encodeResponseFrameParts(streamId, {}, toEncodable(handler.method.output, output as never), frameLimit);
       } catch (error) {
         if (!(error instanceof FrameTooLargeError)) throw error;
         throw new FerryError(
@@ -224,7 +228,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (abandoned) return;
     let frames: ReturnType<typeof decoder.push>;
     try {
-      frames = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      frames = decoder.push(chunk);
     } catch (error) {
       abandon(error instanceof FrameTooLargeError ? error.streamId : undefined, FerryError.from(error));
       return;
@@ -275,6 +279,25 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       socket.destroy();
     },
   };
+}
+
+/** `service/method` keys split in two, so that a call looks its handler up without building a string. */
+const handlerIndexes = new WeakMap<ReadonlyMap<string, MethodHandler>, Map<string, Map<string, MethodHandler>>>();
+
+function handlerIndex(handlers: ReadonlyMap<string, MethodHandler>): Map<string, Map<string, MethodHandler>> {
+  let index = handlerIndexes.get(handlers);
+  if (!index) {
+    index = new Map();
+    for (const [key, handler] of handlers) {
+      const slash = key.lastIndexOf('/');
+      const service = key.slice(0, slash);
+      const methods = index.get(service) ?? new Map<string, MethodHandler>();
+      index.set(service, methods);
+      methods.set(key.slice(slash + 1), handler);
+    }
+    handlerIndexes.set(handlers, index);
+  }
+  return index;
 }
 
 /**

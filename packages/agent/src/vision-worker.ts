@@ -5,6 +5,7 @@ import {
   Code,
   FerryError,
   fromWireError,
+  lowerThreadPriority,
   type NumericTensor,
   type Tensor,
   tensorValues,
@@ -23,6 +24,8 @@ import {
 
 const port = parentPort;
 if (!port) throw new Error('vision-worker must run in a worker thread');
+// Image work (and sharp's threads, started from here) yields to the event loop that serves every tenant.
+lowerThreadPriority();
 
 const runs = new Map<number, { resolve: (t: Tensor) => void; reject: (e: Error) => void }>();
 let nextRunId = 1;

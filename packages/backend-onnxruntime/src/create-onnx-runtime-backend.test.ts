@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Backend, stringTensor, type Tensor, tensor, tensorValues } from '@ferry/core';
 import { assertTensorsEqual, describeBackendContract } from '@ferry/core/testing';
@@ -393,7 +394,26 @@ describe('createOnnxRuntimeBackend()', () => {
     assert.equal(new Uint8Array(empty.buffer).byteLength, 0, 'an empty buffer stays with its owner');
   });
 
+  it('runs its worker threads, and the threads ONNX Runtime starts from them, below the event loop', async (t) => {
+    if (process.platform !== 'linux') return t.skip('per-thread nice values are a Linux feature');
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const base = niceOf(readFileSync('/proc/thread-self/stat', 'utf8'));
+    const before = new Set(readdirSync('/proc/self/task'));
+    const backend = open(t, { intraOpNumThreads: 2, threadNice: 7 });
+    await (await backend.load(batchModel)).run({ x: batchOf(1).x });
+    const started = readdirSync('/proc/self/task').filter((tid) => !before.has(tid));
+    const nices = started.map((tid) => niceOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')));
+    // The worker thread and ONNX Runtime's intra-op thread run at +7; this thread (the event loop) is unchanged.
+    assert.ok(
+      nices.filter((n) => n === Math.min(19, base + 7)).length >= 2,
+      `nice values ${nices} (event loop ${base})`,
+    );
+    assert.equal(niceOf(readFileSync('/proc/thread-self/stat', 'utf8')), base, 'the event loop keeps its priority');
+  });
+
   it('throws RangeError and TypeError for bad options', () => {
+    assert.throws(() => createOnnxRuntimeBackend({ threadNice: 20 }), RangeError);
+    assert.throws(() => createOnnxRuntimeBackend({ threadNice: -1 }), RangeError);
     assert.throws(() => createOnnxRuntimeBackend({ workers: 0 }), RangeError);
     assert.throws(() => createOnnxRuntimeBackend({ intraOpNumThreads: 1.5 }), RangeError);
     assert.throws(() => createOnnxRuntimeBackend({ graphOptimizationLevel: 'max' as 'all' }), TypeError);

@@ -28,6 +28,13 @@ export interface OnnxRuntimeBackendOptions {
   readonly allowSpinning?: boolean;
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
+   * Nice steps (0–19) the worker threads, and the intra-op threads ONNX Runtime starts from them, run below
+   * the thread that created the backend (Linux). Default `COMPUTE_THREAD_NICE` (10): the agent's event loop,
+   * which reads and answers every tenant's calls, preempts inference instead of queueing behind it; 0 leaves
+   * the priority alone.
+   */
+  readonly threadNice?: number;
+  /**
    * Per-call watchdog: a worker that has not finished a load or run after this long is hung. Its calls fail
    * with UNAVAILABLE (`WORKER_HUNG`) and a fresh worker takes the next ones; the hung one exits when its
    * native call returns (it cannot be stopped inside it). Default 120000 (two minutes).
@@ -61,6 +68,12 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
   if (graphOptimizationLevel !== undefined && !optimizationLevels.includes(graphOptimizationLevel)) {
     throw new TypeError(`graphOptimizationLevel must be one of ${optimizationLevels.join(', ')}`);
   }
+  if (
+    options.threadNice !== undefined &&
+    !(Number.isSafeInteger(options.threadNice) && options.threadNice >= 0 && options.threadNice <= 19)
+  ) {
+    throw new RangeError('threadNice must be an integer from 0 to 19');
+  }
   const watchdogMs = options.watchdogMs ?? 120_000;
   if (!Number.isSafeInteger(watchdogMs) || watchdogMs < 1)
     throw new RangeError('watchdogMs must be a positive integer');
@@ -73,6 +86,7 @@ export function createOnnxRuntimeBackend(options: OnnxRuntimeBackendOptions = {}
     transferInputs: options.transferInputs ?? false,
     ...(intraOpNumThreads === undefined ? {} : { intraOpNumThreads }),
     ...(options.allowSpinning ? { allowSpinning: true } : {}),
+    ...(options.threadNice === undefined ? {} : { threadNice: options.threadNice }),
     ...(graphOptimizationLevel === undefined ? {} : { graphOptimizationLevel }),
   });
   let closing: Promise<void> | undefined;

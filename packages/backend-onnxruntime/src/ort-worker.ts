@@ -5,6 +5,7 @@ import {
   Code,
   type Dim,
   isDType,
+  lowerThreadPriority,
   type NumericDType,
   startedWorkerData,
   type TensorInfo,
@@ -17,6 +18,8 @@ import type { FromWorker, SessionSettings, ToWorker, WireTensor } from './wire.j
 if (!parentPort) throw new Error('ort-worker must run in a worker thread');
 const port = parentPort;
 const settings = startedWorkerData<SessionSettings>(workerData);
+// Before any session exists, so that ONNX Runtime's intra-op threads inherit the lower priority too.
+lowerThreadPriority(settings.threadNice);
 
 // Libraries do not log: errors reach the caller as FerryErrors instead of ONNX Runtime's stderr lines.
 ort.env.logLevel = 'fatal';

@@ -14,6 +14,8 @@ export interface SessionSettings {
   readonly executionProviders: readonly string[];
   readonly intraOpNumThreads?: number;
   readonly allowSpinning?: boolean;
+  /** Nice steps below the event loop for the worker and ONNX Runtime's threads (default COMPUTE_THREAD_NICE). */
+  readonly threadNice?: number;
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 

@@ -109,6 +109,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     executionProviders: options.executionProviders,
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
     ...(options.graphOptimizationLevel === undefined ? {} : { graphOptimizationLevel: options.graphOptimizationLevel }),
+    ...(options.allowSpinning ? { allowSpinning: true } : {}),
+    ...(options.threadNice === undefined ? {} : { threadNice: options.threadNice }),
   };
   const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
     index,

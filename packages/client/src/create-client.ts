@@ -4,6 +4,7 @@ import { Code, FerryError, type TensorMap } from '@ferry/core';
 import {
   Accelerator,
   DEFAULT_CLIENT_MAX_FRAME_BYTES,
+  decodeMessage,
   type EncodableMessage,
   inferRequestMessage,
   tensorInfoFromWire,
@@ -130,7 +131,7 @@ export function createClient(options: ClientOptions = {}): Client {
       ...(callOptions.timeoutMs === undefined ? {} : { timeoutMs: callOptions.timeoutMs }),
       ...(callOptions.signal ? { signal: callOptions.signal } : {}),
     });
-    return fromBinary(method.output, payload);
+    return decodeMessage(method.output, payload);
   };
 
   const m = Accelerator.method;

@@ -31,5 +31,6 @@ export {
   tensor,
   tensorValues,
 } from './tensor.js';
+export { COMPUTE_THREAD_NICE, lowerThreadPriority } from './thread-priority.js';
 export type { WireError } from './wire-error.js';
 export { fromWireError, toWireError } from './wire-error.js';

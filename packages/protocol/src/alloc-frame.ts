@@ -1,6 +1,7 @@
 import type { EncodableMessage } from './encodable-message.js';
 import { DEFAULT_MAX_FRAME_BYTES, type FrameCodecOptions, HEADER_BYTES } from './frame.js';
 import { FrameTooLargeError } from './frame-too-large-error.js';
+import type { Gather } from './gather.js';
 
 const MAX_U32 = 0xffff_ffff;
 
@@ -15,6 +16,8 @@ export function allocFrame(
   type: number,
   payloadLength: number,
   options: FrameCodecOptions | undefined,
+  /** Payload bytes that will travel as buffers of their own (scatter/gather), not in this one. */
+  gathered = 0,
 ): Buffer {
   const maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > MAX_U32) {
@@ -24,7 +27,7 @@ export function allocFrame(
     throw new RangeError(`Frame streamId must be an integer from 0 to ${MAX_U32}, got ${streamId}`);
   }
   if (payloadLength > maxFrameBytes) throw new FrameTooLargeError(streamId, payloadLength, maxFrameBytes);
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadLength);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadLength - gathered);
   buf[0] = payloadLength >>> 24;
   buf[1] = payloadLength >>> 16;
   buf[2] = payloadLength >>> 8;
@@ -46,10 +49,20 @@ export function checkFrameEnd(buf: Uint8Array, end: number): Uint8Array {
   return buf;
 }
 
-/** Writes a message body of `byteLength` bytes at `pos`; throws if it wrote another number of bytes. */
-export function writeBody(buf: Uint8Array, pos: number, body: EncodableMessage, byteLength: number): number {
-  const end = body.writeTo(buf, pos);
-  if (end - pos !== byteLength) {
+/**
+ * Writes a message body of `byteLength` bytes at `pos` (less what it hands to `gather`); throws if it wrote
+ * another number of bytes.
+ */
+export function writeBody(
+  buf: Uint8Array,
+  pos: number,
+  body: EncodableMessage,
+  byteLength: number,
+  gather?: Gather,
+): number {
+  const before = gather?.bytes ?? 0;
+  const end = body.writeTo(buf, pos, gather);
+  if (end - pos + (gather?.bytes ?? 0) - before !== byteLength) {
     throw new Error(`A message of ${byteLength} bytes wrote ${end - pos}: it misreported its byteLength`);
   }
   return end;

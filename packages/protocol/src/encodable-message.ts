@@ -1,4 +1,5 @@
 import { create, type DescMessage, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import type { Gather } from './gather.js';
 
 /**
  * A message that knows its exact encoded size and writes itself into a buffer someone else allocated, so a
@@ -12,8 +13,14 @@ export interface EncodableMessage {
   /**
    * Writes the encoded message at `offset`, which must have `byteLength` bytes of room, and returns the
    * offset after it. May be called more than once; writes the same bytes every time.
+   *
+   * With `gather`, a message that has {@link gatherBytes} hands each of its large byte fields to `gather`
+   * instead of copying it (the field's tag and length are still written), so it writes `byteLength -
+   * gatherBytes` bytes into `buf`. Messages without `gatherBytes` ignore `gather`.
    */
-  writeTo(buf: Uint8Array, offset: number): number;
+  writeTo(buf: Uint8Array, offset: number, gather?: Gather): number;
+  /** Bytes of the byte fields that `writeTo` with a `Gather` leaves out of `buf` (see {@link Gather.bytesOf}). */
+  readonly gatherBytes?: number;
 }
 
 /**

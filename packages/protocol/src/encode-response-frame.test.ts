@@ -4,9 +4,10 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, FerryError } from '@ferry/core';
 import fc from 'fast-check';
 import type { EncodableMessage } from './encodable-message.js';
-import { encodeResponseFrame } from './encode-response-frame.js';
+import { encodeResponseFrame, encodeResponseFrameParts } from './encode-response-frame.js';
 import { createFrameDecoder, encodeFrame, MessageType } from './frame.js';
 import { FrameTooLargeError } from './frame-too-large-error.js';
+import { GATHER_MIN_BYTES } from './gather.js';
 import { InferResponseSchema, NoopResponseSchema, ServerInfoResponseSchema } from './gen/ferry/v1/accelerator_pb.js';
 import { inferResponseMessage } from './infer-response-message.js';
 import { noopMessage } from './noop-message.js';
@@ -166,5 +167,54 @@ describe('encodeResponseFrame()', () => {
     assert.throws(() => encodeResponseFrame(1, { status: { code: 1.5, message: '' } }), RangeError);
     assert.throws(() => encodeResponseFrame(1, { status: { code: 2, message: 3 as never } }), TypeError);
     assert.throws(() => encodeResponseFrame(1, {}, { byteLength: -1 } as never), TypeError);
+  });
+});
+
+describe('encodeResponseFrameParts()', () => {
+  const big = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+  /** Tensors around the gathering threshold, so that some are gathered and some copied. */
+  const sizes = fc.array(
+    fc.constantFrom(0, 4, GATHER_MIN_BYTES - 1, GATHER_MIN_BYTES, GATHER_MIN_BYTES + 3, 3 * GATHER_MIN_BYTES),
+    { minLength: 1, maxLength: 4 },
+  );
+
+  it('gives, concatenated, the bytes of encodeResponseFrame(), referencing large tensor data without a copy', () => {
+    fc.assert(
+      fc.property(sizes, streamId, (lengths, id) => {
+        const outputs = Object.fromEntries(
+          lengths.map((n, i) => [`out${i}`, { dtype: 'uint8' as const, shape: [n], data: big(n, i) }]),
+        );
+        const whole = encodeResponseFrame(id, {}, inferResponseMessage(outputs), { maxFrameBytes });
+        const parts = encodeResponseFrameParts(id, {}, inferResponseMessage(outputs), { maxFrameBytes });
+        assert.equal(hex(Buffer.concat(parts)), hex(whole));
+        for (const tensor of Object.values(outputs)) {
+          // The same object, not a copy of it: the socket writes the worker's buffer itself.
+          assert.equal(parts.includes(tensor.data), tensor.data.byteLength >= GATHER_MIN_BYTES);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('gathers the tensors of a handler result as toEncodable() brings them, and round-trips', () => {
+    const data = big(2 * GATHER_MIN_BYTES, 7);
+    const body = toEncodable(InferResponseSchema, {
+      outputs: [{ name: 'y', tensor: { dtype: 1, shape: [BigInt(data.length / 4)], data } }],
+    });
+    const parts = encodeResponseFrameParts(9, {}, body, { maxFrameBytes });
+    assert.ok(parts.length >= 2 && parts.includes(data));
+    const [frame] = createFrameDecoder({ maxFrameBytes }).push(Buffer.concat(parts));
+    const response = decodeResponse((frame as { payload: Uint8Array }).payload);
+    const decoded = fromBinary(InferResponseSchema, response.payload);
+    assert.equal(hex(decoded.outputs[0]?.tensor?.data ?? new Uint8Array()), hex(data));
+  });
+
+  it('is one buffer when nothing is large enough to gather, and checks the frame limit the same way', () => {
+    const small = inferResponseMessage({ y: { dtype: 'uint8', shape: [8], data: big(8, 1) } });
+    assert.equal(encodeResponseFrameParts(3, {}, small).length, 1);
+    const large = inferResponseMessage({
+      y: { dtype: 'uint8', shape: [GATHER_MIN_BYTES], data: big(GATHER_MIN_BYTES, 1) },
+    });
+    assert.throws(() => encodeResponseFrameParts(3, {}, large, { maxFrameBytes: 1000 }), FrameTooLargeError);
   });
 });

@@ -1,6 +1,7 @@
 import { allocFrame, checkBody, checkFrameEnd, writeBody } from './alloc-frame.js';
 import type { EncodableMessage } from './encodable-message.js';
 import { type FrameCodecOptions, HEADER_BYTES, MessageType } from './frame.js';
+import { Gather } from './gather.js';
 import {
   delimitedSize,
   int32Size,
@@ -46,6 +47,32 @@ export function encodeResponseFrame(
   body?: EncodableMessage,
   options?: FrameCodecOptions,
 ): Uint8Array {
+  return encode(streamId, response, body, options, undefined) as Uint8Array;
+}
+
+/**
+ * The frame of {@link encodeResponseFrame} as the buffers of one `writev` (scatter/gather): the large tensor
+ * data of `body` (see {@link Gather}) is referenced, not copied, between the encoded bytes around it. The
+ * buffers concatenated equal `encodeResponseFrame`'s bytes. The caller must not change the tensor data until
+ * the buffers are written.
+ */
+export function encodeResponseFrameParts(
+  streamId: number,
+  response: ResponseFrameInit,
+  body?: EncodableMessage,
+  options?: FrameCodecOptions,
+): Uint8Array[] {
+  if (!body?.gatherBytes) return [encode(streamId, response, body, options, undefined) as Uint8Array];
+  return encode(streamId, response, body, options, new Gather()) as Uint8Array[];
+}
+
+function encode(
+  streamId: number,
+  response: ResponseFrameInit,
+  body: EncodableMessage | undefined,
+  options: FrameCodecOptions | undefined,
+  gather: Gather | undefined,
+): Uint8Array | Uint8Array[] {
   if (body !== undefined) checkBody(body);
   const bodyBytes = body === undefined ? 0 : body.byteLength;
   const status = response.status;
@@ -87,7 +114,7 @@ export function encodeResponseFrame(
     length += delimitedSize(statusBytes);
   }
 
-  const buf = allocFrame(streamId, MessageType.RESPONSE, length, options);
+  const buf = allocFrame(streamId, MessageType.RESPONSE, length, options, gather ? (body?.gatherBytes ?? 0) : 0);
   let pos = HEADER_BYTES;
   if (status !== undefined) {
     buf[pos++] = STATUS_TAG;
@@ -116,7 +143,8 @@ export function encodeResponseFrame(
   if (body !== undefined && bodyBytes > 0) {
     buf[pos++] = PAYLOAD_TAG;
     pos = writeVarint(buf, pos, bodyBytes);
-    pos = writeBody(buf, pos, body, bodyBytes);
+    pos = writeBody(buf, pos, body, bodyBytes, gather);
   }
-  return checkFrameEnd(buf, pos);
+  checkFrameEnd(buf, pos);
+  return gather ? gather.parts(buf, pos) : buf;
 }

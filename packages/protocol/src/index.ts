@@ -1,9 +1,10 @@
+export { decodeMessage } from './decode-message.js';
 export type { EncodableMessage } from './encodable-message.js';
 export { encodedMessage, fromProtobufEs } from './encodable-message.js';
 export type { RequestFrameInit } from './encode-request-frame.js';
 export { encodeRequestFrame } from './encode-request-frame.js';
 export type { ResponseFrameInit } from './encode-response-frame.js';
-export { encodeResponseFrame } from './encode-response-frame.js';
+export { encodeResponseFrame, encodeResponseFrameParts } from './encode-response-frame.js';
 export type { Frame, FrameCodecOptions, FrameDecoder, FrameHeader } from './frame.js';
 export {
   createFrameDecoder,
@@ -15,6 +16,7 @@ export {
   MessageType,
 } from './frame.js';
 export { FrameTooLargeError } from './frame-too-large-error.js';
+export { GATHER_MIN_BYTES, Gather } from './gather.js';
 export { ErrorInfoSchema } from './gen/ferry/errors/v1/error_info_pb.js';
 export type {
   Dim as WireDim,

@@ -1,6 +1,12 @@
 import type { TensorMap } from '@ferry/core';
 import type { EncodableMessage } from './encodable-message.js';
-import { entriesFromTensorMap, entriesSize, type NamedTensorEntry, writeEntries } from './named-tensors.js';
+import {
+  entriesFromTensorMap,
+  entriesGatherBytes,
+  entriesSize,
+  type NamedTensorEntry,
+  writeEntries,
+} from './named-tensors.js';
 
 const OUTPUTS_TAG = 0x0a;
 
@@ -17,6 +23,7 @@ export function inferResponseMessage(outputs: TensorMap): EncodableMessage {
 export function inferResponseFromEntries(entries: readonly NamedTensorEntry[]): EncodableMessage {
   return {
     byteLength: entriesSize(entries),
-    writeTo: (buf, offset) => writeEntries(buf, offset, OUTPUTS_TAG, entries),
+    gatherBytes: entriesGatherBytes(entries),
+    writeTo: (buf, offset, gather) => writeEntries(buf, offset, OUTPUTS_TAG, entries, gather),
   };
 }

@@ -1,5 +1,6 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { TensorMap } from '@ferry/core';
+import { Gather } from './gather.js';
 import { DataType, type NamedTensorSchema } from './gen/ferry/v1/accelerator_pb.js';
 import {
   delimitedSize,
@@ -109,8 +110,21 @@ export function entriesSize(entries: readonly NamedTensorEntry[]): number {
   return size;
 }
 
-/** Writes the entries as a repeated field with a one-byte tag. */
-export function writeEntries(buf: Uint8Array, pos: number, tag: number, entries: readonly NamedTensorEntry[]): number {
+/** Bytes of tensor data that {@link writeEntries} with a `Gather` leaves out of the buffer. */
+export function entriesGatherBytes(entries: readonly NamedTensorEntry[]): number {
+  let bytes = 0;
+  for (const entry of entries) bytes += Gather.bytesOf(entry.data);
+  return bytes;
+}
+
+/** Writes the entries as a repeated field with a one-byte tag; large tensor data goes to `gather` if given. */
+export function writeEntries(
+  buf: Uint8Array,
+  pos: number,
+  tag: number,
+  entries: readonly NamedTensorEntry[],
+  gather?: Gather,
+): number {
   for (const e of entries) {
     buf[pos++] = tag;
     pos = writeVarint(buf, pos, e.entryBytes);
@@ -127,7 +141,7 @@ export function writeEntries(buf: Uint8Array, pos: number, tag: number, entries:
       pos = writeVarint(buf, pos, e.shapeBytes);
       pos = writePackedInt64(buf, pos, e.shape);
     }
-    if (e.data.byteLength > 0) pos = writeBytesField(buf, pos, DATA_TAG, e.data);
+    if (e.data.byteLength > 0) pos = writeBytesField(buf, pos, DATA_TAG, e.data, gather);
     for (let i = 0; i < e.strings.length; i++) {
       pos = writeStringField(buf, pos, STRINGS_TAG, e.strings[i] as string, e.stringBytes[i] as number);
     }

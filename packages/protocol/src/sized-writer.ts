@@ -9,6 +9,8 @@
  * generic one would refuse.
  */
 
+import { Gather } from './gather.js';
+
 /** The widest UTF-16 string that is still worth copying by hand when it turns out to be ASCII. */
 const ASCII_LOOP_MAX = 64;
 const MAX_UINT32 = 0xffff_ffff;
@@ -141,10 +143,17 @@ export function writeStringField(buf: Uint8Array, pos: number, tag: number, valu
   return writeUtf8(buf, pos, value, byteLength);
 }
 
-/** Writes a length-delimited bytes field with a one-byte tag. */
-export function writeBytesField(buf: Uint8Array, pos: number, tag: number, value: Uint8Array): number {
+/**
+ * Writes a length-delimited bytes field with a one-byte tag. With `gather`, a value that {@link Gather.wants}
+ * is handed to it rather than copied: only the tag and length are written.
+ */
+export function writeBytesField(buf: Uint8Array, pos: number, tag: number, value: Uint8Array, gather?: Gather): number {
   buf[pos++] = tag;
   pos = writeVarint(buf, pos, value.byteLength);
+  if (gather !== undefined && Gather.wants(value)) {
+    gather.cut(pos, value);
+    return pos;
+  }
   buf.set(value, pos);
   return pos + value.byteLength;
 }

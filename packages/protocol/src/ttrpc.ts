@@ -12,6 +12,8 @@ import { RequestSchema, ResponseSchema } from './gen/ttrpc/ttrpc_pb.js';
  */
 
 const MAX_INT64 = 0x7fff_ffff_ffff_ffffn;
+/** ASCII only reaches it (asciiString checks), where every single-byte decoder agrees. */
+const latin1 = new TextDecoder('latin1');
 const MIN_INT32 = -0x8000_0000;
 const MAX_INT32 = 0x7fff_ffff;
 
@@ -230,15 +232,33 @@ function readLength(bytes: Uint8Array, pos: number): [number, number] | undefine
   return undefined;
 }
 
+/**
+ * Service and method names decoded lately. A connection sends the same few names on every call; returning
+ * the string already made (hashed, and interned by the Map lookups it went through) instead of building a
+ * new one each time takes the allocations off every call. Bounded, so names a peer makes up only cost misses.
+ */
+const recentNames: string[] = [];
+const RECENT_NAMES = 32;
+const MAX_RECENT_NAME = 128;
+let nextRecent = 0;
+
 /** An all-ASCII string from `bytes[start, end)`, or undefined (protobuf-es then decodes and checks the UTF-8). */
 function asciiString(bytes: Uint8Array, start: number, end: number): string | undefined {
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const b = bytes[i] as number;
-    if (b >= 0x80) return undefined;
-    s += String.fromCharCode(b);
+  const length = end - start;
+  for (let k = 0; k < recentNames.length; k++) {
+    const name = recentNames[k] as string;
+    if (name.length !== length) continue;
+    let i = 0;
+    while (i < length && name.charCodeAt(i) === bytes[start + i]) i++;
+    if (i === length) return name;
   }
-  return s;
+  for (let i = start; i < end; i++) if ((bytes[i] as number) >= 0x80) return undefined;
+  const name = latin1.decode(bytes.subarray(start, end));
+  if (length <= MAX_RECENT_NAME) {
+    recentNames[nextRecent] = name;
+    nextRecent = (nextRecent + 1) % RECENT_NAMES;
+  }
+  return name;
 }
 
 /**
@@ -267,7 +287,7 @@ function scanRequest(bytes: Uint8Array): TtrpcRequest | undefined {
         scale *= 128;
         if (b < 0x80) break;
       }
-      timeoutNano = BigInt(value);
+      timeoutNano = value === 0 ? 0n : BigInt(value);
       continue;
     }
     if (tag !== 0x0a && tag !== 0x12 && tag !== 0x1a) return undefined;
