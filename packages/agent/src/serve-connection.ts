@@ -228,7 +228,8 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (abandoned) return;
     let frames: ReturnType<typeof decoder.push>;
     try {
-      frames = decoder.push(chunk);
+      // A plain Uint8Array view, so that payloads and tensor data are not Buffers (whose `slice` is a view).
+      frames = decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (error) {
       abandon(error instanceof FrameTooLargeError ? error.streamId : undefined, FerryError.from(error));
       return;

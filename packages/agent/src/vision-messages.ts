@@ -1,4 +1,4 @@
-import { Code, FerryError, type NumericTensor, type Tensor, type WireError } from '@ferry/core';
+import { Code, copyBytes, FerryError, type NumericTensor, type Tensor, type WireError } from '@ferry/core';
 import type { ModelConfig } from '@ferry/vision';
 
 /** A model an op uses, as the vision worker sees it: its configuration and labels (runs stay on the main thread). */
@@ -52,7 +52,7 @@ export function transferable(tensor: Tensor): { tensor: Tensor; transfer: ArrayB
   const { data } = tensor;
   const owned =
     data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-  const bytes = owned ? data : data.slice();
+  const bytes = owned ? data : copyBytes(data);
   return { tensor: { ...tensor, data: bytes }, transfer: [bytes.buffer as ArrayBuffer] };
 }
 

@@ -377,6 +377,16 @@ describe('createOnnxRuntimeBackend()', () => {
     await running;
   });
 
+  it('copies exactly the bytes of an input that is a Buffer view into a larger buffer', async () => {
+    const { x, y } = batchOf(2);
+    // A Buffer's slice() is a view: a copy made with it would carry the whole chunk to the worker.
+    const chunk = Buffer.alloc(x.data.byteLength + 13, 0x7f);
+    chunk.set(x.data, 8);
+    const view = chunk.subarray(8, 8 + x.data.byteLength);
+    const model = await shared.load(batchModel);
+    assertTensorsEqual(await model.run({ x: { ...x, data: view } }), { y });
+  });
+
   it('copies inputs by default and moves them with transferInputs', async (t) => {
     const { x, y } = batchOf(2);
     const copied = await shared.load(batchModel);

@@ -1,6 +1,14 @@
 // Messages between the backend (main thread) and its ONNX Runtime workers. Numeric tensor data travels as a
 // whole ArrayBuffer that is transferred, never cloned; strings as an array.
-import type { DType, NumericDType, Tensor, TensorInfo, TensorMap, WireError } from '@ferry/core';
+import {
+  copyBytes,
+  type DType,
+  type NumericDType,
+  type Tensor,
+  type TensorInfo,
+  type TensorMap,
+  type WireError,
+} from '@ferry/core';
 
 export interface WireTensor {
   readonly name: string;
@@ -74,7 +82,7 @@ export function toWire(
       byteOffset === 0 &&
       byteLength === buffer.byteLength &&
       !transfer.includes(buffer);
-    const data = owned ? buffer : t.data.slice().buffer;
+    const data = owned ? buffer : copyBytes(t.data).buffer;
     transfer.push(data);
     wire.push({ name, dtype: t.dtype, shape: [...t.shape], data });
   }

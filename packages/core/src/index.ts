@@ -23,6 +23,7 @@ export {
   bytesPerElement,
   checkInputs,
   checkTensor,
+  copyBytes,
   DTypes,
   elementCount,
   formatSignature,

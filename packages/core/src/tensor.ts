@@ -198,12 +198,20 @@ function viewOf(dtype: NumericDType, length: number): TypedArray {
 }
 
 /**
+ * A copy of `bytes` in a fresh buffer of exactly their length. `bytes.slice()` is not that when `bytes` is a
+ * Node Buffer (whose `slice` is a view, as `subarray`): tensor data may be a Buffer view of a socket chunk.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return Uint8Array.prototype.slice.call(bytes) as Uint8Array<ArrayBuffer>;
+}
+
+/**
  * A typed-array view over a numeric tensor's bytes (copying only when the bytes are misaligned).
  * float16/bfloat16 read as their raw Uint16 bit patterns.
  */
 export function tensorValues(t: NumericTensor): TypedArray {
   const aligned = t.data.byteOffset % bytesPerElement(t.dtype) === 0;
-  const bytes = aligned ? t.data : t.data.slice();
+  const bytes = aligned ? t.data : copyBytes(t.data);
   const { buffer, byteOffset, byteLength } = bytes;
   const n = byteLength / bytesPerElement(t.dtype);
   switch (t.dtype) {
