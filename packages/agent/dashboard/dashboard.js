@@ -792,7 +792,7 @@ function renderModels(st) {
     const td = /** @type {HTMLTableCellElement} */ (
       el('td', 'empty', m.loaded > 0 ? `${m.loaded} loaded \u2014 no calls that name a model yet` : 'No models loaded')
     );
-    td.colSpan = 4;
+    td.colSpan = 5;
     tr.appendChild(td);
     body.appendChild(tr);
     return;
@@ -807,6 +807,9 @@ function renderModels(st) {
     row.appendChild(name);
     row.appendChild(el('td', '', item.backend || '\u2013'));
     row.appendChild(el('td', 'n', fmtInt(item.requests)));
+    const batch = el('td', 'n', item.meanBatch === null ? '\u2013' : item.meanBatch.toFixed(1));
+    batch.title = 'Mean rows of the runs its inferences ran in (over 1: batched with other requests)';
+    row.appendChild(batch);
     row.appendChild(el('td', 'n', item.loadMs === null ? '\u2013' : fmtMs(item.loadMs)));
     body.appendChild(row);
   });

@@ -99,6 +99,11 @@ export interface ModelStatus {
   readonly loadMs: number | null;
   readonly requests: number;
   readonly failures: number;
+  /**
+   * Mean rows of the runs its successful inferences ran in (1 when none was batched with another request);
+   * null before any. Over 1 means dynamic batching is stacking requests, from one tenant or several.
+   */
+  readonly meanBatch: number | null;
 }
 
 export interface AdminStatus {

@@ -108,6 +108,11 @@ describe('createAgentMonitor()', () => {
       ],
     );
     assert.equal(status.totals.requests, 7);
+    // The model's mean batch: runs of 4 and 1 rows; the failed call reported none.
+    assert.deepEqual(
+      status.models.items.map((m) => [m.name, m.requests, m.meanBatch]),
+      [['resnet', 3, 2.5]],
+    );
     assert.deepEqual(
       status.models.items.map((m) => [m.name, m.requests, m.failures]),
       [['resnet', 3, 1]],

@@ -223,7 +223,7 @@ export function createAgentMonitor(options: AgentMonitorOptions): AgentMonitor {
     count(total, ok, durationMs, at);
     const series = seriesFor(tenant, event.method, model, at);
     series.duration.observe(durationMs / 1000);
-    if (model !== '') models.countCall(model, ok, at);
+    if (model !== '') models.countCall(model, ok, at, ok ? event.batchSize : undefined);
     if (!ok) {
       const code = codeName(event.code);
       series.failures.set(code, (series.failures.get(code) ?? 0) + 1);

@@ -13,6 +13,9 @@ interface ModelRecord {
   loadMs: number | null;
   requests: number;
   failures: number;
+  /** Successful inferences that reported the rows of their run, and the sum of those rows. */
+  batchedCalls: number;
+  batchedRows: number;
   lastSeen: number;
 }
 
@@ -22,8 +25,8 @@ interface ModelRecord {
  */
 export interface ModelRecords {
   readonly unloads: number;
-  /** Counts one call of `name` (at epoch ms `at`). */
-  countCall(name: string, ok: boolean, at: number): void;
+  /** Counts one call of `name` (at epoch ms `at`), with the rows of the run it ran in when reported. */
+  countCall(name: string, ok: boolean, at: number, batchSize?: number): void;
   onLoad(event: ModelLoadMessage, at: number): void;
   onUnload(event: ModelUnloadMessage): void;
   onWorkerRestart(event: WorkerRestartMessage): void;
@@ -47,7 +50,18 @@ export function createModelRecords(limits: Limits): ModelRecords {
     if (!record) {
       // Unloaded models go first, then the least recently used.
       if (models.size >= limits.maxModels) evictOldest(models, (m) => (m.loaded > 0 ? m.lastSeen + 1e15 : m.lastSeen));
-      record = { name, sha256: '', backend: '', loaded: 0, loadMs: null, requests: 0, failures: 0, lastSeen: at };
+      record = {
+        name,
+        sha256: '',
+        backend: '',
+        loaded: 0,
+        loadMs: null,
+        requests: 0,
+        failures: 0,
+        batchedCalls: 0,
+        batchedRows: 0,
+        lastSeen: at,
+      };
       models.set(name, record);
     }
     record.lastSeen = at;
@@ -58,10 +72,14 @@ export function createModelRecords(limits: Limits): ModelRecords {
     get unloads() {
       return unloads;
     },
-    countCall(name, ok, at) {
+    countCall(name, ok, at, batchSize) {
       const record = modelNamed(name, at);
       record.requests++;
       if (!ok) record.failures++;
+      if (batchSize !== undefined && batchSize >= 1) {
+        record.batchedCalls++;
+        record.batchedRows += batchSize;
+      }
     },
     onLoad(event, at) {
       const record = modelNamed(event.name.slice(0, 256), at);
@@ -105,6 +123,7 @@ export function createModelRecords(limits: Limits): ModelRecords {
           loadMs: m.loadMs,
           requests: m.requests,
           failures: m.failures,
+          meanBatch: m.batchedCalls > 0 ? m.batchedRows / m.batchedCalls : null,
         }))
         .sort((a, b) => Number(b.loaded) - Number(a.loaded) || b.requests - a.requests || (a.name < b.name ? -1 : 1)),
     workerRestarts: () => restarts.values(),
