@@ -138,6 +138,9 @@ describe('agent dashboard in a real browser', () => {
     assert.equal(await cell(page, 'sbx-gamma', 'failures'), String(failed['sbx-gamma']));
     assert.equal(await cell(page, 'sbx-beta', 'sessions'), '1');
     assert.equal(await cell(page, 'sbx-beta', 'models'), '1');
+    // The models table gives beta's model the mean rows of the runs its calls ran in (1–4 rows each).
+    const batch = Number(await page.locator('#models-body tr td:nth-child(4)').first().textContent());
+    assert.ok(batch >= 1 && batch <= 16, `mean batch ${batch}`);
     for (const tenant of TENANTS) {
       assert.ok(Number.parseFloat(await cell(page, tenant, 'requestRate')) > 0, `${tenant} req/s`);
       assert.match(await cell(page, tenant, 'p99Ms'), /^\d+(\.\d+)? (µs|ms|s)$/, `${tenant} p99`);
