@@ -78,9 +78,8 @@ function handler<M extends DescMethod>(method: M, traits: HandlerTraits, impl: I
   return {
     method,
     runsModel: traits.runsModel,
-    async handle(input, context) {
-      return create(method.output, await impl(input as MessageShape<M['input']>, context));
-    },
+    // The init shape as it is: toEncodable writes the hot messages from it directly, and creates the others.
+    handle: (input, context) => impl(input as MessageShape<M['input']>, context),
   };
 }
 

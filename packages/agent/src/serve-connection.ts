@@ -11,6 +11,7 @@ import {
   statusFromError,
   toEncodable,
 } from '@ferry/protocol';
+import { createOutbox } from '@ferry/transport';
 import type { AgentServices, MethodHandler } from './accelerator-service.js';
 import { agentChannels, type OpReport } from './diagnostics.js';
 import type { AgentLimits } from './limits.js';
@@ -52,22 +53,13 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   const owner = {};
 
-  // Answers written in the same tick leave in one writev: under pipelined load one syscall carries many.
-  // A frame may come in parts (scatter/gather: its tensor data as buffers of their own), written in order.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    socket.uncork();
-  };
+  // Answers made in the same tick leave together: small frames copied into one buffer and written once (under
+  // pipelined load one syscall carries many, with none of the stream's per-write bookkeeping), frames in
+  // parts (scatter/gather: tensor data as buffers of their own) in one writev.
+  const outbox = createOutbox(socket);
   const send = (frame: Uint8Array | readonly Uint8Array[]) => {
     if (socket.destroyed || socket.writableEnded) return;
-    if (!corked) {
-      corked = true;
-      socket.cork();
-      process.nextTick(uncork);
-    }
-    if (frame instanceof Uint8Array) socket.write(frame);
-    else for (const part of frame) socket.write(part);
+    outbox.add(frame);
   };
 
   const errorFrame = (streamId: number, error: unknown) =>
@@ -80,6 +72,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     if (abandoned) return;
     abandoned = true;
     if (streamId !== undefined) sendError(streamId, error);
+    outbox.flush();
     socket.end();
     // A peer that does not finish the close in time is cut off.
     setTimeout(() => socket.destroy(), limits.abandonLingerMs).unref();
@@ -188,7 +181,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     try {
       const input = decodeMessage(handler.method.input, request.payload);
       const output = await handler.handle(input, context);
-      let frame: Uint8Array[];
+      let frame: Uint8Array | Uint8Array[];
       try {
         frame = encodeResponseFrameParts(streamId, {}, toEncodable(handler.method.output, output as never), frameLimit);
       } catch (error) {
@@ -247,7 +240,10 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       void dispatch(frame.streamId, frame.payload);
     }
   });
-  socket.on('end', () => socket.end());
+  socket.on('end', () => {
+    outbox.flush();
+    socket.end();
+  });
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
     clearTimeout(stallTimer);
@@ -273,6 +269,7 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
       return new Promise<void>((resolve) => (onDrained = resolve));
     },
     end() {
+      outbox.flush();
       socket.end();
       setTimeout(() => socket.destroy(), limits.closeLingerMs).unref();
     },

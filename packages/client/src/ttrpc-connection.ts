@@ -8,6 +8,7 @@ import {
   errorFromStatus,
   MessageType,
 } from '@ferry/protocol';
+import { createOutbox, type Outbox } from '@ferry/transport';
 
 export interface TtrpcConnectionOptions {
   /** Describes the peer in error messages. */
@@ -61,6 +62,7 @@ const INITIAL_WINDOW = 64;
  */
 export class TtrpcConnection {
   readonly #socket: Duplex;
+  readonly #outbox: Outbox;
   readonly #options: TtrpcConnectionOptions;
   readonly #pending = new Map<number, Outgoing>();
   readonly #frameLimit: { readonly maxFrameBytes: number };
@@ -69,7 +71,6 @@ export class TtrpcConnection {
   #queued = 0;
   #window: number;
   #askedLimit = false;
-  #corked = false;
   #nextStreamId = 1;
   #closed = false;
   #closing = false;
@@ -77,6 +78,7 @@ export class TtrpcConnection {
 
   constructor(socket: Duplex, options: TtrpcConnectionOptions) {
     this.#socket = socket;
+    this.#outbox = createOutbox(socket);
     this.#options = options;
     this.#window = Math.min(options.maxInflight, INITIAL_WINDOW);
     this.#frameLimit = { maxFrameBytes: options.maxFrameBytes };
@@ -172,6 +174,7 @@ export class TtrpcConnection {
     if (this.#closed) return;
     this.#closing = true;
     if (this.#pending.size > 0 || this.#queued > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#outbox.flush();
     this.#socket.end();
     this.#fail(this.#unavailable());
   }
@@ -235,19 +238,9 @@ export class TtrpcConnection {
     entry.state = 'sent';
     entry.streamId = streamId;
     this.#pending.set(streamId, entry);
-    // Calls made in the same tick leave in one writev: under pipelined load one syscall carries many.
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(this.#uncork);
-    }
-    this.#socket.write(frame);
+    // Calls made in the same tick leave together: under pipelined load one syscall carries many.
+    this.#outbox.add(frame);
   }
-
-  readonly #uncork = () => {
-    this.#corked = false;
-    this.#socket.uncork();
-  };
 
   /** Settles a call once, wherever it is (queued or sent), and lets the next queued call go. */
   #finish(entry: Outgoing, error: FerryError | undefined, payload?: Uint8Array): void {

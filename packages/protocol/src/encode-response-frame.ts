@@ -25,6 +25,13 @@ const REASON_TAG = 0x0a;
 const ERROR_INFO_TYPE_URL = 'type.googleapis.com/ferry.errors.v1.ErrorInfo';
 const ERROR_INFO_TYPE_URL_BYTES = utf8Size(ERROR_INFO_TYPE_URL);
 
+interface DetailSizes {
+  readonly typeUrlBytes: number;
+  readonly anyBytes: number;
+}
+/** Shared by every response without details (most), so that none allocates a list. */
+const NO_DETAILS: readonly DetailSizes[] = [];
+
 /** The envelope fields of a RESPONSE frame, as {@link TtrpcResponseInit} has them less the payload. */
 export interface ResponseFrameInit {
   /** Absent means OK. */
@@ -51,19 +58,18 @@ export function encodeResponseFrame(
 }
 
 /**
- * The frame of {@link encodeResponseFrame} as the buffers of one `writev` (scatter/gather): the large tensor
- * data of `body` (see {@link Gather}) is referenced, not copied, between the encoded bytes around it. The
- * buffers concatenated equal `encodeResponseFrame`'s bytes. The caller must not change the tensor data until
- * the buffers are written.
+ * The frame of {@link encodeResponseFrame}, as one buffer or, when `body` has large tensor data (see
+ * {@link Gather}), as the buffers of one `writev` (scatter/gather): that data is referenced, not copied,
+ * between the encoded bytes around it. The buffers concatenated equal `encodeResponseFrame`'s bytes. The
+ * caller must not change the tensor data until the buffers are written.
  */
 export function encodeResponseFrameParts(
   streamId: number,
   response: ResponseFrameInit,
   body?: EncodableMessage,
   options?: FrameCodecOptions,
-): Uint8Array[] {
-  if (!body?.gatherBytes) return [encode(streamId, response, body, options, undefined) as Uint8Array];
-  return encode(streamId, response, body, options, new Gather()) as Uint8Array[];
+): Uint8Array | Uint8Array[] {
+  return encode(streamId, response, body, options, body?.gatherBytes ? new Gather() : undefined);
 }
 
 function encode(
@@ -83,7 +89,7 @@ function encode(
   let anyBytes = 0;
   let statusBytes = 0;
   /** Per extra detail: its type URL's and Any's byte lengths. */
-  let extra: { typeUrlBytes: number; anyBytes: number }[] = [];
+  let extra: readonly DetailSizes[] = NO_DETAILS;
   if (status !== undefined) {
     const { code, message, reason } = status;
     if (!Number.isInteger(code) || code < -0x8000_0000 || code > 0x7fff_ffff) {
@@ -125,7 +131,7 @@ function encode(
     }
     if (messageBytes > 0) pos = writeStringField(buf, pos, MESSAGE_TAG, status.message, messageBytes);
     status.details?.forEach((detail, k) => {
-      const { typeUrlBytes, anyBytes } = extra[k] as { typeUrlBytes: number; anyBytes: number };
+      const { typeUrlBytes, anyBytes } = extra[k] as DetailSizes;
       buf[pos++] = DETAILS_TAG;
       pos = writeVarint(buf, pos, anyBytes);
       if (typeUrlBytes > 0) pos = writeStringField(buf, pos, TYPE_URL_TAG, detail.typeUrl, typeUrlBytes);

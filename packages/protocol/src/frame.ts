@@ -177,7 +177,10 @@ class Decoder implements FrameDecoder {
       if (this.#partBytes === 0) {
         payload = chunk.subarray(offset, offset + missing);
       } else {
-        payload = new Uint8Array(current.length);
+        // Every byte is written below, so the buffer is not zero-filled first (a memset of up to
+        // maxFrameBytes per frame); a plain Uint8Array over a buffer of its own, as the views above are.
+        const buffer = Buffer.allocUnsafeSlow(current.length);
+        payload = new Uint8Array(buffer.buffer, buffer.byteOffset, current.length);
         let at = 0;
         for (const part of this.#parts) {
           payload.set(part, at);

@@ -10,5 +10,7 @@ export { formatAddress } from './format-address.js';
 export { hybridVsockPath } from './hybrid-vsock-path.js';
 export { listen } from './listen.js';
 export type { ConnectionInfo, Listener, ListenOptions } from './listener.js';
+export type { Outbox } from './outbox.js';
+export { createOutbox } from './outbox.js';
 export { parseAddress } from './parse-address.js';
 export { MAX_UNIX_PATH_BYTES } from './unix-path.js';
