@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Code, tensor } from '@ferry/core';
 import { buildModel } from '@ferry/onnx';
-import { encodeFrameHeader, MessageType } from '@ferry/protocol';
+import { encodeFrameHeader, encodeRequestFrame, MessageType, noopMessage } from '@ferry/protocol';
 import { spawnAgent } from '../support/cli.js';
 import { client, rejection, startAgent, tempDir } from '../support/fixtures.js';
 
@@ -56,6 +56,38 @@ describe('a hostile guest against the agent', () => {
     assert.deepEqual(y, tensor('float32', [1, 4], [1, 2, 3, 4]));
     const peak = await peakRss(pid);
     assert.ok(peak < 1024 ** 3, `agent peak RSS ${(peak / 1024 ** 2).toFixed(0)} MiB`);
+  });
+
+  // Regression: answers were written whatever the guest read, so a guest sending 1 MiB Noops and never
+  // reading the echoes grew the agent's socket buffer without bound (RSS past 600 MB in 600 calls).
+  it('stops reading a guest that does not read its answers (peak RSS stays bounded)', async (t) => {
+    const dir = await tempDir(t);
+    const path = join(dir, 'a.sock');
+    const agent = await spawnAgent(t, ['--listen', `unix://${path}`]);
+    const pid = agent.pid as number;
+    const socket = netConnect(path);
+    t.after(() => socket.destroy());
+    await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const payload = new Uint8Array(1024 * 1024).fill(7);
+    let sent = 0;
+    let stalled = false;
+    for (let streamId = 1; sent < 600 && !stalled; streamId += 2) {
+      const frame = encodeRequestFrame(
+        streamId,
+        { service: 'ferry.v1.Accelerator', method: 'Noop' },
+        noopMessage(payload),
+      );
+      sent++;
+      if (socket.write(frame)) continue;
+      // The agent has stopped reading when our own buffer does not drain within a second.
+      stalled = !(await Promise.race([
+        new Promise<boolean>((resolve) => socket.once('drain', () => resolve(true))),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000)),
+      ]));
+    }
+    assert.ok(stalled, `the agent read all ${sent} MiB of requests whose answers nobody read`);
+    const peak = await peakRss(pid);
+    assert.ok(peak < 400 * 1024 ** 2, `agent peak RSS ${(peak / 1024 ** 2).toFixed(0)} MiB after ${sent} MiB sent`);
   });
 
   // Regression: ONNX Runtime's session creation overflowed the 4 MiB stack of its worker thread (SIGSEGV,

@@ -217,8 +217,16 @@ export function serveConnection(socket: Duplex, options: ServeOptions): ServedCo
     }
   };
 
+  // A guest that does not read its answers stops being read: once more than one largest frame of answers
+  // waits in the socket's buffer, the agent reads nothing more from it until the buffer drains. Without
+  // this, Noops whose echoes nobody reads grew the agent's memory without bound.
+  const resume = () => socket.resume();
   socket.on('data', (chunk: Buffer) => {
     if (abandoned) return;
+    if (socket.writableLength > limits.maxFrameBytes) {
+      socket.pause();
+      socket.once('drain', resume);
+    }
     let frames: ReturnType<typeof decoder.push>;
     try {
       // A plain Uint8Array view, so that payloads and tensor data are not Buffers (whose `slice` is a view).
